@@ -1,0 +1,104 @@
+"""Score a scan's results against labelled truth: precision, recall, false positives per archetype, ARI.
+
+Definitions (standard):
+
+* precision = TP / (TP + FP), recall = TP / (TP + FN), where an account is *flagged* when its
+  tier is in the flagged set (``ban`` + ``review``, or ``ban`` alone) and *positive* when its
+  truth label is ``attack``. An empty denominator gives ``None``, never a made-up 1.0.
+* ARI is the adjusted Rand index (Hubert & Arabie 1985, scikit-learn's ``adjusted_rand_score``)
+  between true campaign names and predicted ``campaign_id`` over attack accounts; an attack
+  account outside every predicted campaign is its own singleton cluster.
+
+Only accounts present in both ``truth.csv`` and ``accounts.csv`` are scored; the counts of
+accounts missing on either side are reported.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from distillwatch.errors import InputError
+from distillwatch.report.writer import load_results
+
+
+def _pr(flag: pd.Series, pos: pd.Series) -> dict:
+    tp = int((flag & pos).sum())
+    fp = int((flag & ~pos).sum())
+    fn = int((~flag & pos).sum())
+    return {"tp": tp, "fp": fp, "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None}
+
+
+def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
+    """Compare ``results/accounts.csv`` with ``truth.csv`` (``account_id,label,campaign``).
+
+    Returns:
+        dict with ``ban_review`` and ``ban`` (each tp/fp/fn/precision/recall), ``ari``,
+        ``per_campaign`` recall, ``benign_flagged`` (per benign archetype: accounts, review, ban),
+        ``n_scored``, ``missing_in_results``, ``missing_in_truth``.
+
+    Raises:
+        InputError: truth file lacks the required columns or labels other than attack/benign.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    t = truth if isinstance(truth, pd.DataFrame) else pd.read_csv(truth, dtype=str, keep_default_na=False)
+    missing = {"account_id", "label", "campaign"} - set(t.columns)
+    if missing:
+        raise InputError(f"{truth}: truth file lacks columns {sorted(missing)}")
+    bad = set(t["label"]) - {"attack", "benign"}
+    if bad:
+        raise InputError(f"{truth}: label must be attack or benign, found {sorted(bad)}")
+    acc, _ = load_results(results)
+    m = t.merge(acc, on="account_id", how="inner")
+    pos = m["label"] == "attack"
+    out = {
+        "n_scored": int(len(m)),
+        "n_attack": int(pos.sum()),
+        "n_benign": int((~pos).sum()),
+        "missing_in_results": int((~t["account_id"].isin(acc["account_id"])).sum()),
+        "missing_in_truth": int((~acc["account_id"].isin(t["account_id"])).sum()),
+        "ban_review": _pr(m["tier"].isin(["ban", "review"]), pos),
+        "ban": _pr(m["tier"] == "ban", pos),
+    }
+    att = m[pos]
+    pred = [c if c else f"__single_{a}" for a, c in zip(att["account_id"], att["campaign_id"])]
+    out["ari"] = float(adjusted_rand_score(att["campaign"], pred)) if len(att) > 1 else None
+    per = {}
+    for name, g in att.groupby("campaign"):
+        per[name] = {"accounts": int(len(g)), "flagged": int(g["tier"].isin(["ban", "review"]).sum()),
+                     "banned": int((g["tier"] == "ban").sum()),
+                     "recall": float(g["tier"].isin(["ban", "review"]).mean()),
+                     "campaign_ids": sorted(set(c for c in g["campaign_id"] if c))}
+    out["per_campaign"] = per
+    ben = {}
+    for name, g in m[~pos].groupby("campaign"):
+        ben[name] = {"accounts": int(len(g)), "review": int((g["tier"] == "review").sum()),
+                     "ban": int((g["tier"] == "ban").sum())}
+    out["benign_flagged"] = ben
+    return out
+
+
+def format_report(ev: dict) -> str:
+    """Plain-text table of an :func:`evaluate` result (what ``distillwatch evaluate`` prints)."""
+    def f(x):
+        return "n/a" if x is None else f"{x:.3f}"
+
+    lines = [f"accounts scored: {ev['n_scored']} ({ev['n_attack']} attack, {ev['n_benign']} benign; "
+             f"{ev['missing_in_results']} truth accounts absent from results, {ev['missing_in_truth']} result accounts absent from truth)",
+             f"ban+review: precision {f(ev['ban_review']['precision'])}  recall {f(ev['ban_review']['recall'])}  "
+             f"(tp {ev['ban_review']['tp']}, fp {ev['ban_review']['fp']}, fn {ev['ban_review']['fn']})",
+             f"ban:        precision {f(ev['ban']['precision'])}  recall {f(ev['ban']['recall'])}  "
+             f"(tp {ev['ban']['tp']}, fp {ev['ban']['fp']}, fn {ev['ban']['fn']})",
+             f"campaign grouping ARI (attack accounts): {f(ev['ari'])}",
+             "per campaign:"]
+    for k, v in ev["per_campaign"].items():
+        lines.append(f"  {k:<28} accounts {v['accounts']:>5}  flagged {v['flagged']:>5}  banned {v['banned']:>5}  "
+                     f"recall {v['recall']:.3f}  campaigns {','.join(v['campaign_ids']) or '-'}")
+    lines.append("false positives per benign archetype:")
+    for k, v in ev["benign_flagged"].items():
+        lines.append(f"  {k:<28} accounts {v['accounts']:>5}  review {v['review']:>5}  ban {v['ban']:>5}")
+    return "\n".join(lines)

@@ -1,0 +1,199 @@
+"""Stage 3: per-account features (``acct_features`` table) aggregated from ``req_features``.
+
+All times UTC; durations in seconds or hours as named; token counts in tokens.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from distillwatch.engine.base import Engine
+from distillwatch.schema import HIGH_VALUE_CAPABILITIES
+
+SLEEP_HOURS = (1, 2, 3, 4, 5, 6)
+"""Local hours assumed asleep when inferring an operator's UTC offset (01:00-06:59)."""
+LONG_OUTPUT_TOKENS = 1500
+"""A response of at least this many output tokens counts as a long (harvested) output."""
+LONG_MAX_TOKENS_NO_USAGE = 4000
+"""Where ``output_tokens`` is absent, a request with ``max_tokens`` at least this counts as asking for a long output."""
+
+
+def build_account_features(engine: Engine, has_accounts: bool, has_releases: bool) -> pd.DataFrame:
+    """Create ``acct_features`` and return it as a DataFrame (one row per account seen).
+
+    Columns include: ``n_requests, active_days, span_days, req_per_active_day, first_seen,
+    last_seen, distinct_hours, gap_cv, n_ips, n_prefixes, n_asns, proxy_share, top_asn,
+    top_ip_country, cot_share, hv_share, top_capability, top_capability_share,
+    single_turn_share, tool_turn_share, mean_max_tokens, mean_output_tokens, long_output_share,
+    n_templates, top_template, top_template_share, shared_template_share, n_client_fps,
+    top_client_fp, hour_hist (24 UTC hourly counts), inferred_utc_offset, sleep_share`` plus the
+    accounts-file columns (``created_at, verification, payment_fingerprint, billing_country,
+    email_domain, signup_ip, acct_org_id``), ``age_at_first_use_h`` and release-pivot columns
+    ``pivot_model, pivot_hours, pivot_share``.
+    """
+    hv = ", ".join(f"'{c}'" for c in HIGH_VALUE_CAPABILITIES)
+    HOUR_HIST = "[" + ", ".join(f"count_if(hour(ts) = {h})" for h in range(24)) + "]"  # noqa: N806
+    engine.run("account_features", """
+        CREATE OR REPLACE TABLE template_accounts AS
+        SELECT template_id, count(DISTINCT account_id) AS n_accounts, count(*) AS n_requests
+        FROM req_features WHERE template_id IS NOT NULL GROUP BY template_id""")
+    engine.run("account_features", f"""
+        CREATE OR REPLACE TABLE acct_features AS
+        WITH g AS (
+          SELECT account_id, ts_s - lag(ts_s) OVER (PARTITION BY account_id ORDER BY ts_s, request_id) AS gap
+          FROM req_features),
+        gs AS (
+          SELECT account_id, avg(gap) AS gap_mean, stddev_samp(gap) AS gap_sd, count(gap) AS n_gaps
+          FROM g WHERE gap IS NOT NULL GROUP BY account_id),
+        f AS (
+          SELECT f.*, coalesce(ta.n_accounts, 0) AS tpl_accounts FROM req_features f
+          LEFT JOIN template_accounts ta USING (template_id)),
+        capc AS (
+          SELECT account_id, first(capability ORDER BY n DESC, capability) AS top_capability, max(n) AS top_n
+          FROM (SELECT account_id, capability, count(*) AS n FROM req_features GROUP BY ALL) GROUP BY account_id),
+        tplc AS (
+          SELECT account_id, first(template_id ORDER BY n DESC, template_id) AS top_template, max(n) AS top_n
+          FROM (SELECT account_id, template_id, count(*) AS n FROM req_features WHERE template_id IS NOT NULL
+                GROUP BY ALL) GROUP BY account_id),
+        a AS (
+          SELECT account_id,
+            count(*) AS n_requests,
+            count(DISTINCT date_trunc('day', ts)) AS active_days,
+            min(ts) AS first_seen, max(ts) AS last_seen,
+            (max(ts_s) - min(ts_s)) / 86400.0 AS span_days,
+            count(DISTINCT hour(ts)) AS distinct_hours,
+            {HOUR_HIST} AS hour_hist,
+            count(DISTINCT client_ip) AS n_ips,
+            count(DISTINCT ip_prefix) AS n_prefixes,
+            count(DISTINCT asn) AS n_asns,
+            avg(is_proxy::INT) AS proxy_share,
+            mode(asn) AS top_asn,
+            mode(ip_country) AS top_ip_country,
+            avg(is_cot::INT) AS cot_share,
+            avg((capability IN ({hv}))::INT) AS hv_share,
+            avg((n_user_turns <= 1 AND n_assistant_turns = 0)::INT) AS single_turn_share,
+            avg((n_tool_turns > 0)::INT) AS tool_turn_share,
+            avg(max_tokens) AS mean_max_tokens,
+            avg(output_tokens) AS mean_output_tokens,
+            avg(CASE WHEN output_tokens IS NOT NULL THEN (output_tokens >= {LONG_OUTPUT_TOKENS})::INT
+                     ELSE (coalesce(max_tokens, 0) >= {LONG_MAX_TOKENS_NO_USAGE})::INT END) AS long_output_share,
+            avg(is_rubric::INT) AS rubric_share,
+            avg(coalesce(proxy_kind IN ('vpn', 'tor'), false)::INT) AS anon_share,
+            avg(coalesce(proxy_kind IN ('cloud', 'datacenter'), false)::INT) AS hosting_share,
+            count(DISTINCT template_id) AS n_templates,
+            avg((tpl_accounts >= 2)::INT) AS shared_template_share,
+            count(DISTINCT client_fp) AS n_client_fps,
+            mode(client_fp) AS top_client_fp,
+            mode(user_agent) AS top_user_agent,
+            mode(system_hash) AS top_system_hash,
+            list(DISTINCT model ORDER BY model) AS models
+          FROM f GROUP BY account_id)
+        SELECT a.*, a.n_requests / greatest(a.active_days, 1) AS req_per_active_day,
+               CASE WHEN gs.n_gaps >= 5 AND gs.gap_mean > 0 THEN gs.gap_sd / gs.gap_mean END AS gap_cv,
+               capc.top_capability, capc.top_n / a.n_requests AS top_capability_share,
+               tplc.top_template, coalesce(tplc.top_n, 0) / a.n_requests AS top_template_share
+        FROM a LEFT JOIN gs USING (account_id) LEFT JOIN capc USING (account_id) LEFT JOIN tplc USING (account_id)""")
+    df = engine.table("SELECT * FROM acct_features ORDER BY account_id").to_pandas()
+    df = _add_timezone(df)
+    if has_accounts:
+        acc = engine.table("""SELECT account_id, created_at, verification, payment_fingerprint, billing_country,
+                                     email_domain, signup_ip, org_id AS acct_org_id FROM accounts""").to_pandas()
+        df = df.merge(acc, on="account_id", how="left")
+        df["age_at_first_use_h"] = (df["first_seen"] - df["created_at"]).dt.total_seconds() / 3600.0
+    else:
+        for c in ("created_at", "verification", "payment_fingerprint", "billing_country", "email_domain",
+                  "signup_ip", "acct_org_id"):
+            df[c] = None
+        df["age_at_first_use_h"] = np.nan
+    df = df.merge(_release_pivots(engine) if has_releases else _empty_pivots(), on="account_id", how="left")
+    return df
+
+
+def _empty_pivots() -> pd.DataFrame:
+    return pd.DataFrame({"account_id": pd.Series([], dtype=str), "pivot_model": pd.Series([], dtype=str),
+                         "pivot_hours": pd.Series([], dtype=float), "pivot_share": pd.Series([], dtype=float)})
+
+
+def _release_pivots(engine: Engine) -> pd.DataFrame:
+    """Per account, the earliest adoption of a released model: hours after release and post-release share."""
+    t = engine.table("""
+        WITH rel AS (SELECT model, released_at FROM releases),
+        post AS (
+          SELECT f.account_id, rel.model AS rel_model, rel.released_at,
+                 min(CASE WHEN f.model = rel.model THEN f.ts END) AS first_on_model,
+                 avg((f.model = rel.model)::INT) AS share_on_model,
+                 count(*) AS n_post
+          FROM req_features f JOIN rel ON f.ts >= rel.released_at
+          GROUP BY f.account_id, rel.model, rel.released_at)
+        SELECT account_id, rel_model AS pivot_model,
+               epoch(first_on_model - released_at) / 3600.0 AS pivot_hours, share_on_model AS pivot_share
+        FROM post WHERE first_on_model IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY first_on_model - released_at) = 1""")
+    return t.to_pandas() if t.num_rows else _empty_pivots()
+
+
+def infer_utc_offset(hour_hist: np.ndarray) -> tuple[int | None, float]:
+    """Infer an operator's UTC offset from a 24-bin UTC hour-of-day histogram.
+
+    Method: choose the offset ``o`` in [-11, +12] that minimises the share of activity falling in
+    local sleep hours (:data:`SLEEP_HOURS`), local = (utc + o) mod 24. Ties go to the offset
+    nearest 0. Returns ``(offset_hours, sleep_share)``; offset is ``None`` when fewer than 20
+    requests or when activity is round the clock (even the best offset leaves >= 20 % in sleep
+    hours, i.e. no sleep gap exists).
+    """
+    h = np.asarray(hour_hist, dtype=float)
+    total = h.sum()
+    if total < 20:
+        return None, float("nan")
+    best, best_share = None, 2.0
+    for o in sorted(range(-11, 13), key=abs):
+        local_sleep_utc = [(s - o) % 24 for s in SLEEP_HOURS]
+        share = h[local_sleep_utc].sum() / total
+        if share < best_share - 1e-12:
+            best, best_share = o, share
+    if best_share >= 0.20:
+        return None, float(best_share)
+    return best, float(best_share)
+
+
+def _add_timezone(df: pd.DataFrame) -> pd.DataFrame:
+    offs, shares = [], []
+    for hist in df["hour_hist"]:
+        o, s = infer_utc_offset(np.asarray(hist))
+        offs.append(o)
+        shares.append(s)
+    df["inferred_utc_offset"] = pd.array(offs, dtype="Int64")
+    df["sleep_share"] = shares
+    return df
+
+
+def country_utc_offsets(country: str | None, when: datetime | None = None) -> list[float]:
+    """UTC offsets (hours) in force in ``country`` (ISO 3166-1 alpha-2) at ``when`` (UTC).
+
+    Source: the IANA time-zone database via ``pytz.country_timezones``. Unknown or empty
+    country gives ``[]``.
+    """
+    if not country or not isinstance(country, str):
+        return []
+    when = (when or datetime(2026, 1, 1)).replace(tzinfo=None)
+    return list(_country_offsets(country.upper(), when.date()))
+
+
+@lru_cache(maxsize=4096)
+def _country_offsets(country: str, day) -> tuple[float, ...]:
+    import pytz
+
+    try:
+        zones = pytz.country_timezones[country]
+    except KeyError:
+        return ()
+    when = datetime(day.year, day.month, day.day, 12)
+    out = set()
+    for z in zones:
+        off: timedelta = pytz.timezone(z).utcoffset(when)
+        out.add(off.total_seconds() / 3600.0)
+    return tuple(sorted(out))

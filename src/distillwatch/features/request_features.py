@@ -1,0 +1,130 @@
+"""Stage 2: per-request features (``req_features`` table) from the canonical ``requests`` table.
+
+One SQL pass evaluates every registered request signal; IP intelligence is looked up once per
+distinct client IP; prompt templates are mined in SQL and near-duplicate skeletons merged with
+MinHash LSH (datasketch) over the distinct skeletons only.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from distillwatch.engine.base import Engine
+from distillwatch.signals.base import SIGNALS
+from distillwatch.signals.request import PromptTemplateSignal, ends
+
+
+def add_ip_intel(engine: Engine, intel) -> int:
+    """Create table ``ip_intel`` (one row per distinct ``client_ip``) using ``intel.lookup``.
+
+    Returns the number of distinct IPs looked up.
+    """
+    ips = engine.table("SELECT DISTINCT client_ip FROM requests WHERE client_ip IS NOT NULL ORDER BY 1")
+    looked = intel.lookup(ips.column(0).to_pylist())
+    engine.register("ip_intel", looked)
+    return ips.num_rows
+
+
+def build_request_features(engine: Engine) -> None:
+    """Create ``req_features``: request metadata plus every request signal's columns.
+
+    Requires tables ``requests`` and ``ip_intel``. Columns added by signals are listed in each
+    signal's ``columns()``; ``template_id`` comes from :func:`mine_templates`.
+    """
+    cols: dict[str, str] = {}
+    derived: dict[str, str] = {}
+    for sid, cls in SIGNALS.items():
+        if cls.scope == "request" and hasattr(cls, "columns"):
+            sig = cls()
+            cols.update(sig.columns())
+            derived.update(sig.derived() if hasattr(sig, "derived") else {})
+    select = ",\n  ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    outer = "".join(f", {expr} AS {name}" for name, expr in derived.items())
+    engine.run("request_signals", f"""
+        CREATE OR REPLACE TABLE req_features AS
+        SELECT *{outer} FROM (
+        SELECT r.request_id, r.line_no, r.ts, epoch(r.ts) AS ts_s, r.account_id, r.api_key_id, r.org_id, r.client_ip,
+               r.user_agent, r.model, r.n_messages, r.n_user_turns, r.n_assistant_turns, r.n_tool_turns,
+               r.max_tokens, r.temperature, r.stream, r.input_tokens, r.output_tokens, r.status,
+               length(r.user_text) AS user_chars, len(r.tool_names) AS n_tools,
+               {select}
+        FROM requests r LEFT JOIN ip_intel i ON r.client_ip = i.ip)""")
+    mine_templates(engine)
+
+
+def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> int:
+    """Add ``template_id`` and ``skeleton`` to ``req_features``; return the number of templates.
+
+    Method (see :class:`~distillwatch.signals.request.PromptTemplateSignal`): sentences are split
+    on line breaks and ``. ? ! : ;``; a sentence is template text if it appears in at least
+    ``min_requests`` requests. Near-duplicate skeletons (Jaccard over sentence-hash sets at or
+    above ``lsh_threshold``, 64 permutations) are merged by union-find over LSH candidates.
+    """
+    sig = sig or PromptTemplateSignal()
+    norm = ("trim(regexp_replace(regexp_replace(lower(x), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g'))")
+    engine.run("templates", f"""
+        CREATE OR REPLACE TABLE req_sentences AS
+        WITH parts AS (
+          SELECT request_id,
+                 string_split_regex({ends('user_text')}, '[\\n.?!:;]+') AS us,
+                 string_split_regex(left(system_text, 4000), '[\\n.?!:;]+') AS ss
+          FROM requests),
+        picked AS (
+          SELECT request_id,
+                 list_concat(ss[1:8], CASE WHEN len(us) <= 8 THEN us ELSE list_concat(us[1:4], us[-4:]) END) AS sents
+          FROM parts),
+        flat AS (
+          SELECT request_id, unnest(list_transform(sents, lambda x, i: struct_pack(s := {norm}, pos := i))) AS e
+          FROM picked)
+        SELECT request_id, e.pos AS pos, left(md5(e.s), 16) AS h, e.s AS s
+        FROM flat WHERE length(e.s) >= {int(sig.min_sentence_chars)}""")
+    engine.run("templates", f"""
+        CREATE OR REPLACE TABLE template_sentences AS
+        SELECT h, any_value(s) AS s, count(DISTINCT request_id) AS n_requests
+        FROM req_sentences GROUP BY h HAVING count(DISTINCT request_id) >= {int(sig.min_requests)}""")
+    engine.run("templates", """
+        CREATE OR REPLACE TABLE req_skeleton AS
+        SELECT request_id, string_agg(DISTINCT rs.h, ',' ORDER BY rs.h) AS hset,
+               string_agg(ts.s, ' … ' ORDER BY rs.pos) AS skeleton
+        FROM req_sentences rs JOIN template_sentences ts USING (h)
+        GROUP BY request_id""")
+    sk = engine.table("SELECT hset, count(*) AS n FROM req_skeleton GROUP BY hset ORDER BY n DESC, hset")
+    hsets = sk.column("hset").to_pylist()
+    ids = _merge_near_duplicates(hsets, sig.lsh_threshold)
+    engine.register("skeleton_ids", pa.table({"hset": hsets, "template_id": ids}))
+    engine.run("templates", """
+        CREATE OR REPLACE TABLE req_features AS
+        SELECT f.*, k.template_id, s.skeleton
+        FROM req_features f
+        LEFT JOIN req_skeleton s USING (request_id)
+        LEFT JOIN skeleton_ids k USING (hset)""")
+    return len(set(ids))
+
+
+def _merge_near_duplicates(hsets: list[str], threshold: float) -> list[str]:
+    """Map each skeleton (comma-joined sentence hashes, most frequent first) to a template id.
+
+    The id of a group is ``t_`` + the first 12 hex digits of its most frequent member's hash set.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    parent = list(range(len(hsets)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=64)
+    for k, hs in enumerate(hsets):
+        m = MinHash(num_perm=64, seed=1)
+        m.update_batch([h.encode() for h in hs.split(",")])
+        for other in lsh.query(m):
+            ra, rb = find(k), find(other)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)  # keep the most frequent as root
+        lsh.insert(k, m)
+    import hashlib
+
+    return ["t_" + hashlib.md5(hsets[find(k)].encode()).hexdigest()[:12] for k in range(len(hsets))]

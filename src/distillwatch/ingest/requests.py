@@ -1,0 +1,231 @@
+"""Validate request rows against the input contract (``docs/input-format.md``) in SQL.
+
+Output: the canonical ``requests`` table (one row per valid request) and quarantine
+records naming file, line, field and reason for every row that breaks the contract.
+Rows read = rows accepted + rows quarantined, always.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from distillwatch.engine.base import Engine
+from distillwatch.ingest.lines import load_lines
+
+ROLES_SQL = "('system', 'developer', 'user', 'assistant', 'tool', 'function')"
+MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: smaller integers are not epoch milliseconds
+MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+
+
+@dataclass
+class IngestResult:
+    """Counts and quarantine records of one input file.
+
+    Attributes:
+        file: path read.
+        rows_read: physical lines / Parquet rows.
+        rows_accepted: rows in the output table.
+        quarantine: dicts ``{file, line, field, reason, raw}``.
+    """
+
+    file: str
+    rows_read: int
+    rows_accepted: int
+    quarantine: list[dict] = field(default_factory=list)
+
+
+CONTRACT_FIELDS = ("request_id", "timestamp", "account_id", "api_key_id", "org_id", "client_ip", "user_agent", "model",
+                   "messages", "prompt", "tools", "max_tokens", "temperature", "stream", "response", "input_tokens",
+                   "output_tokens", "status")
+"""Fields read from each row; anything else is kept in the raw line and ignored."""
+
+_SPEC = "{" + ", ".join(f'"{f}": "JSON"' for f in CONTRACT_FIELDS) + "}"
+
+
+def _field_type(f: str) -> str:
+    return f"json_type(j.{f})"
+
+
+def _str(f: str) -> str:
+    return f"json_extract_string(j.{f}, '$')"
+
+
+def _parse_sql(src: str) -> str:
+    """Parse each line once into a struct of JSON values (``j``); NULL when not a JSON object."""
+    return (f"SELECT line_no, line, CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' "
+            f"THEN json_transform(line, '{_SPEC}') END AS j FROM {src}")
+
+
+def _checks_sql() -> str:
+    """Ordered (field, condition-that-is-a-violation, reason) checks, rendered as one CASE."""
+    int_t = "('UBIGINT', 'BIGINT')"
+    num_t = "('UBIGINT', 'BIGINT', 'DOUBLE')"
+    scalar_t = "('VARCHAR', 'UBIGINT', 'BIGINT')"
+    checks = [
+        ("", "line IS NULL OR trim(line) = ''", "empty line"),
+        ("", "NOT json_valid(line)", "invalid JSON"),
+        ("", "j IS NULL", "not a JSON object"),
+    ]
+    for f in ("request_id", "account_id", "model"):
+        checks.append((f, f"{_field_type(f)} IS NULL OR {_field_type(f)} = 'NULL' OR trim({_str(f)}) = ''",
+                       f"missing required field {f}"))
+        checks.append((f, f"{_field_type(f)} NOT IN {scalar_t}", f"{f} must be a string"))
+    ts = _field_type("timestamp")
+    checks += [
+        ("timestamp", f"{ts} IS NULL OR {ts} = 'NULL'", "missing required field timestamp"),
+        ("timestamp", f"{ts} NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT')",
+         "timestamp must be an RFC 3339 string or integer epoch milliseconds"),
+        ("timestamp", f"{ts} = 'VARCHAR' AND try_cast({_str('timestamp')} AS TIMESTAMPTZ) IS NULL",
+         "unparseable timestamp (expected RFC 3339)"),
+        ("timestamp", f"""NOT (epoch_ms(coalesce(
+              CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ) END,
+              CASE WHEN {ts} <> 'VARCHAR' THEN make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END))
+              BETWEEN {MIN_EPOCH_MS} AND {MAX_EPOCH_MS})""",
+         "timestamp out of range (years 2000-2099; integers are epoch milliseconds)"),
+        ("messages", f"({_field_type('messages')} IS NULL OR {_field_type('messages')} = 'NULL') AND "
+                     f"({_field_type('prompt')} IS NULL OR {_field_type('prompt')} = 'NULL')",
+         "one of messages or prompt is required"),
+        ("messages", f"{_field_type('messages')} NOT IN ('ARRAY', 'NULL')", "messages must be a list"),
+        ("messages", f"""{_field_type('messages')} = 'ARRAY' AND (
+              json_array_length(j.messages) = 0
+              OR len(list_filter(json_extract(j.messages, '$[*]'), lambda m: json_type(m) = 'OBJECT'))
+                 <> json_array_length(j.messages)
+              OR len(list_filter(json_extract_string(j.messages, '$[*].role'), lambda r: r IN {ROLES_SQL}))
+                 <> json_array_length(j.messages)
+              OR len(list_filter(json_extract(j.messages, '$[*]'),
+                   lambda m: coalesce(json_type(m, '$.content'), 'NULL') IN ('VARCHAR', 'ARRAY', 'NULL')))
+                 <> json_array_length(j.messages))""",
+         "messages must be a non-empty list of {role, content} with role in system, user, assistant, tool"),
+        ("prompt", f"{_field_type('prompt')} NOT IN ('VARCHAR', 'NULL')", "prompt must be a string"),
+        ("tools", f"{_field_type('tools')} NOT IN ('ARRAY', 'NULL')", "tools must be a list"),
+        ("max_tokens", f"{_field_type('max_tokens')} NOT IN ({int_t[1:-1]}, 'NULL')", "max_tokens must be an integer"),
+        ("temperature", f"{_field_type('temperature')} NOT IN ({num_t[1:-1]}, 'NULL')", "temperature must be a number"),
+        ("stream", f"{_field_type('stream')} NOT IN ('BOOLEAN', 'NULL')", "stream must be a boolean"),
+        ("input_tokens", f"{_field_type('input_tokens')} NOT IN ({int_t[1:-1]}, 'NULL')", "input_tokens must be an integer"),
+        ("output_tokens", f"{_field_type('output_tokens')} NOT IN ({int_t[1:-1]}, 'NULL')", "output_tokens must be an integer"),
+        ("status", f"{_field_type('status')} NOT IN ({int_t[1:-1]}, 'NULL')", "status must be an integer"),
+        ("client_ip", f"{_field_type('client_ip')} NOT IN ('VARCHAR', 'NULL')", "client_ip must be a string"),
+        ("user_agent", f"{_field_type('user_agent')} NOT IN ('VARCHAR', 'NULL')", "user_agent must be a string"),
+        ("response", f"{_field_type('response')} NOT IN ('VARCHAR', 'NULL')", "response must be a string"),
+    ]
+    for f in ("api_key_id", "org_id"):
+        checks.append((f, f"{_field_type(f)} NOT IN {scalar_t[:-1]}, 'NULL')", f"{f} must be a string"))
+    whens = "\n".join(
+        f"WHEN {cond} THEN struct_pack(field := {repr(fld) if fld else 'NULL'}, reason := {reason!r})"
+        for fld, cond, reason in checks)
+    return f"CASE {whens} END"
+
+
+_CONTENT = ("CASE WHEN json_type(m.content) = 'VARCHAR' THEN m.content->>'$' "
+            "WHEN json_type(m.content) = 'ARRAY' THEN array_to_string(m.content->>'$[*].text', ' ') END")
+
+
+def _canonical_sql(src: str) -> str:
+    """SELECT that turns validated JSON lines into the canonical ``requests`` columns."""
+    msgs = "from_json(j.messages, '[{\"role\": \"VARCHAR\", \"content\": \"JSON\"}]')"
+    ts = _field_type("timestamp")
+    return f"""
+    SELECT
+      line_no,
+      {_str('request_id')} AS request_id,
+      CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ)
+           ELSE make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END AS ts,
+      {_str('account_id')} AS account_id,
+      {_str('api_key_id')} AS api_key_id,
+      {_str('org_id')} AS org_id,
+      nullif(trim({_str('client_ip')}), '') AS client_ip,
+      {_str('user_agent')} AS user_agent,
+      {_str('model')} AS model,
+      msgs,
+      coalesce(len(msgs), 0) AS n_messages,
+      coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {_field_type('prompt')} = 'VARCHAR' THEN 1 ELSE 0 END) AS n_user_turns,
+      coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
+      coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
+      coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
+               lambda m: {_CONTENT}), '\n'), '') AS system_text,
+      coalesce(
+        (list_transform(list_filter(msgs, lambda m: m.role = 'user'), lambda m: {_CONTENT}))[-1],
+        {_str('prompt')}, '') AS user_text,
+      list_sort(list_filter(list_concat(json_extract_string(j.tools, '$[*].name'),
+                                        json_extract_string(j.tools, '$[*].function.name')),
+                            lambda x: x IS NOT NULL)) AS tool_names,
+      try_cast({_str('max_tokens')} AS BIGINT) AS max_tokens,
+      try_cast({_str('temperature')} AS DOUBLE) AS temperature,
+      try_cast({_str('stream')} AS BOOLEAN) AS stream,
+      length({_str('response')}) AS response_chars,
+      try_cast({_str('input_tokens')} AS BIGINT) AS input_tokens,
+      try_cast({_str('output_tokens')} AS BIGINT) AS output_tokens,
+      try_cast({_str('status')} AS INTEGER) AS status
+    FROM (SELECT line_no, j, CASE WHEN json_type(j.messages) = 'ARRAY' THEN {msgs} END AS msgs FROM {src}) s
+    """
+
+
+def read_requests(engine: Engine, path: str | os.PathLike, table: str = "requests") -> IngestResult:
+    """Read and validate a requests file into engine table ``table``.
+
+    The output columns are: ``line_no, request_id, ts (TIMESTAMPTZ, UTC), account_id, api_key_id,
+    org_id, client_ip, user_agent, model, n_messages, n_user_turns, n_assistant_turns, n_tool_turns,
+    system_text, user_text (last user message, or the prompt), tool_names (sorted list), max_tokens,
+    temperature, stream, response_chars, input_tokens, output_tokens (tokens), status``.
+
+    Quarantine reasons (first violation wins): empty line, invalid UTF-8 bytes, invalid JSON, not a
+    JSON object, missing/ill-typed required field, unparseable or out-of-range timestamp, bad
+    messages/prompt, ill-typed optional field, invalid client_ip, duplicate request_id.
+
+    Raises:
+        InputError: the file cannot be read at all.
+    """
+    path = Path(path)
+    lines = load_lines(engine, path, f"{table}__lines")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE TABLE {table}__checked AS
+        SELECT line_no, line, j, {_checks_sql()} AS violation FROM ({_parse_sql(lines.table)})""")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE TABLE {table}__valid AS
+        {_canonical_sql(f"(SELECT line_no, j FROM {table}__checked WHERE violation IS NULL)")}""")
+    # client_ip validity: parsed once per distinct value with the standard library.
+    ips = engine.table(f"SELECT DISTINCT client_ip FROM {table}__valid WHERE client_ip IS NOT NULL")
+    bad = [ip for ip in ips.column(0).to_pylist() if not valid_ip(ip)]
+    engine.register(f"{table}__bad_ips", pa.table({"client_ip": pa.array(bad, pa.string())}))
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE TABLE {table}__late AS
+        SELECT line_no, 'client_ip' AS field, 'invalid IP address: ' || client_ip AS reason
+        FROM {table}__valid WHERE client_ip IN (SELECT client_ip FROM {table}__bad_ips)
+        UNION ALL
+        SELECT line_no, 'request_id', 'duplicate request_id (first seen on line ' || first_line || ')'
+        FROM (SELECT line_no, min(line_no) OVER (PARTITION BY request_id) AS first_line
+              FROM {table}__valid WHERE client_ip IS NULL OR client_ip NOT IN (SELECT client_ip FROM {table}__bad_ips))
+        WHERE line_no <> first_line""")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE TABLE {table} AS
+        SELECT * EXCLUDE (msgs) FROM {table}__valid
+        WHERE line_no NOT IN (SELECT line_no FROM {table}__late)
+        ORDER BY ts, request_id""")
+    q = engine.table(f"""
+        SELECT line_no, violation.field AS field, violation.reason AS reason, left(coalesce(line, ''), 200) AS raw
+        FROM {table}__checked WHERE violation IS NOT NULL
+        UNION ALL
+        SELECT l.line_no, l.field, l.reason, left(c.line, 200) FROM {table}__late l JOIN {table}__checked c USING (line_no)
+        ORDER BY line_no""")
+    quarantine = list(lines.rejected)
+    for ln, fld, reason, raw in zip(*(q.column(c).to_pylist() for c in ("line_no", "field", "reason", "raw"))):
+        quarantine.append({"file": str(path), "line": int(ln), "field": fld, "reason": reason, "raw": raw})
+    quarantine.sort(key=lambda r: r["line"])
+    n_ok = int(engine.scalar(f"SELECT count(*) FROM {table}"))
+    for t in ("__checked", "__valid", "__late", "__bad_ips", "__lines"):
+        engine.run("validate:requests", f"DROP TABLE IF EXISTS {table}{t}")
+    return IngestResult(str(path), lines.rows_read, n_ok, quarantine)
+
+
+def valid_ip(s: str) -> bool:
+    """True when ``s`` parses as an IPv4 or IPv6 address (standard library ``ipaddress``)."""
+    try:
+        ipaddress.ip_address(s)
+        return True
+    except ValueError:
+        return False

@@ -1,0 +1,185 @@
+"""Stage 4: link accounts through the artifacts they share and find communities.
+
+The graph is bipartite: account nodes and artifact nodes (a payment fingerprint, a signup IP, a
+client IP on one UTC day, a /24 on one day, a client fingerprint, a system-prompt hash, a prompt
+template, a lockstep group). An account-artifact edge weighs ``kind weight x rarity x support``:
+
+* rarity = ``ln(N / df) / ln(N)`` where ``df`` is the number of accounts holding the artifact
+  (inverse document frequency, normalised to 0..1);
+* support = ``sqrt(share of the account's requests carrying the artifact)`` (1 for account-level
+  artifacts such as cards);
+* artifacts held by one account are dropped, and so are *hubs* held by more than
+  ``max(hub_min, hub_fraction * N)`` accounts, so one campus NAT or one popular SDK cannot merge
+  everyone.
+
+No account pair is ever enumerated: the bipartite graph has one edge per (account, artifact).
+Communities come from the Leiden algorithm (Traag, Waltman & van Eck 2019, "From Louvain to
+Leiden") as implemented in igraph's ``community_leiden``, modularity objective, fixed seed.
+Lockstep groups come from SynchroTrap-style co-activity (Cao et al., CCS 2014): accounts whose
+sets of active hours have Jaccard similarity >= ``lockstep_jaccard``, found with MinHash LSH.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from distillwatch.engine.base import Engine
+
+
+@dataclass
+class LinkParams:
+    """Linking parameters. Kind weights and families are per artifact kind."""
+
+    kind_weights: dict[str, float] = field(default_factory=lambda: {
+        "payment": 1.0, "signup_ip": 0.6, "ip_day": 0.6, "prefix_day": 0.3, "client_fp": 0.5,
+        "system_prompt": 0.7, "template": 0.8, "lockstep": 0.6})
+    hub_fraction: float = 0.05
+    hub_min: int = 50
+    lockstep_jaccard: float = 0.5
+    lockstep_min_hours: int = 8
+    lockstep_max_coverage: float = 0.6
+    resolution: float = 1.0
+    seed: int = 0
+
+
+KIND_FAMILY = {"payment": "identity", "signup_ip": "identity", "ip_day": "infrastructure",
+               "prefix_day": "infrastructure", "client_fp": "infrastructure", "system_prompt": "content",
+               "template": "content", "lockstep": "behaviour"}
+"""Evidence family of each artifact kind."""
+
+
+def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
+    """Create ``account_artifacts`` (account_id, kind, artifact, n, support) and return the kept edges.
+
+    Kept edges have 2 <= df <= hub limit; ``weight`` is computed as described in the module doc.
+    """
+    acct_sql = ""
+    if has_accounts:
+        acct_sql = """
+          UNION ALL SELECT account_id, 'payment', payment_fingerprint, 1, 1.0 FROM accounts
+            WHERE payment_fingerprint IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)
+          UNION ALL SELECT account_id, 'signup_ip', signup_ip, 1, 1.0 FROM accounts
+            WHERE signup_ip IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)"""
+    engine.run("link:artifacts", f"""
+        CREATE OR REPLACE TABLE account_artifacts AS
+        WITH acct_n AS (SELECT account_id, count(*) AS n_req FROM req_features GROUP BY account_id),
+        r AS (
+          SELECT account_id, 'template' AS kind, template_id AS artifact FROM req_features WHERE template_id IS NOT NULL
+          UNION ALL SELECT account_id, 'system_prompt', system_hash FROM req_features WHERE system_hash IS NOT NULL
+          UNION ALL SELECT account_id, 'client_fp', client_fp FROM req_features
+          UNION ALL SELECT account_id, 'ip_day', client_ip || '@' || strftime(ts, '%Y-%m-%d') FROM req_features
+            WHERE client_ip IS NOT NULL
+          UNION ALL SELECT account_id, 'prefix_day', ip_prefix || '@' || strftime(ts, '%Y-%m-%d') FROM req_features
+            WHERE ip_prefix IS NOT NULL),
+        agg AS (SELECT account_id, kind, artifact, count(*) AS n FROM r GROUP BY ALL)
+        SELECT agg.account_id, kind, artifact, n, sqrt(n / acct_n.n_req) AS support
+        FROM agg JOIN acct_n USING (account_id)
+        {acct_sql}""")
+    n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
+    hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
+    t = engine.table(f"""
+        WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df FROM account_artifacts GROUP BY ALL)
+        SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df
+        FROM account_artifacts a JOIN df USING (kind, artifact)
+        WHERE df.df BETWEEN 2 AND {hub}
+        ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
+    lock = lockstep_artifacts(engine, params)
+    if len(lock):
+        t = pd.concat([t, lock], ignore_index=True)
+    denom = math.log(max(n_accounts, 3))
+    t["rarity"] = np.log(n_accounts / t["df"].clip(lower=1)) / denom
+    t["weight"] = t["kind"].map(params.kind_weights).fillna(0.0) * t["rarity"].clip(lower=0.05) * t["support"]
+    t.attrs["hub_limit"] = hub
+    t.attrs["n_accounts"] = n_accounts
+    return t
+
+
+def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
+    """SynchroTrap-style co-activity groups as artifacts of kind ``lockstep``.
+
+    Each account's set of active UTC hours (epoch hour numbers) is MinHashed (128 permutations,
+    datasketch); LSH proposes candidate pairs, pairs are kept when the exact Jaccard similarity is
+    >= ``lockstep_jaccard``; kept pairs are merged with union-find and each group of >= 2 accounts
+    becomes one artifact. Accounts active in fewer than ``lockstep_min_hours`` hours, or in more
+    than ``lockstep_max_coverage`` of the hours of their own lifespan (round-the-clock services,
+    which would all look alike), are left out.
+    """
+    from datasketch import MinHash, MinHashLSH
+
+    t = engine.table(f"""
+        WITH h AS (SELECT account_id, list(DISTINCT (epoch(ts) // 3600)::BIGINT) AS hours,
+                          (max(epoch(ts)) - min(epoch(ts))) / 3600 + 1 AS span_h, count(*) AS n
+                   FROM req_features GROUP BY account_id)
+        SELECT account_id, hours, n FROM h
+        WHERE len(hours) >= {int(params.lockstep_min_hours)} AND len(hours) <= {params.lockstep_max_coverage} * span_h
+        ORDER BY account_id""")
+    accts = t.column("account_id").to_pylist()
+    hours = [set(x) for x in t.column("hours").to_pylist()]
+    ns = t.column("n").to_pylist()
+    if len(accts) < 2:
+        return pd.DataFrame()
+    lsh = MinHashLSH(threshold=params.lockstep_jaccard, num_perm=128)
+    parent = list(range(len(accts)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for k, hs in enumerate(hours):
+        m = MinHash(num_perm=128, seed=7)
+        m.update_batch([str(h).encode() for h in hs])
+        for j in lsh.query(m):
+            jac = len(hs & hours[j]) / len(hs | hours[j])
+            if jac >= params.lockstep_jaccard:
+                parent[find(k)] = find(j)
+        lsh.insert(k, m)
+    groups: dict[int, list[int]] = {}
+    for k in range(len(accts)):
+        groups.setdefault(find(k), []).append(k)
+    rows = []
+    for root, members in groups.items():
+        if len(members) < 2:
+            continue
+        art = f"lockstep:{accts[min(members)]}"
+        for k in members:
+            rows.append({"account_id": accts[k], "kind": "lockstep", "artifact": art, "n": ns[k],
+                         "support": 1.0, "df": len(members)})
+    return pd.DataFrame(rows)
+
+
+def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
+    """Run Leiden on the bipartite account-artifact graph; return ``{account_id: community}``.
+
+    Only accounts with at least one kept edge appear. Community numbers are renumbered by
+    decreasing size, then by smallest account id, so they are deterministic.
+    """
+    import igraph as ig
+
+    if edges.empty:
+        return {}
+    accts = sorted(edges["account_id"].unique())
+    arts = sorted(set(zip(edges["kind"], edges["artifact"])))
+    a_idx = {a: i for i, a in enumerate(accts)}
+    r_idx = {a: len(accts) + i for i, a in enumerate(arts)}
+    src = edges["account_id"].map(a_idx).to_numpy()
+    dst = np.fromiter((r_idx[(k, a)] for k, a in zip(edges["kind"], edges["artifact"])), dtype=np.int64,
+                      count=len(edges))
+    g = ig.Graph(n=len(accts) + len(arts), edges=np.column_stack([src, dst]).tolist(), directed=False)
+    g.es["weight"] = edges["weight"].astype(float).tolist()
+    ig.set_random_number_generator(random.Random(params.seed))
+    part = g.community_leiden(objective_function="modularity", weights="weight",
+                              resolution=params.resolution, n_iterations=-1)
+    memb = part.membership[: len(accts)]
+    groups: dict[int, list[str]] = {}
+    for a, c in zip(accts, memb):
+        groups.setdefault(c, []).append(a)
+    order = sorted(groups.values(), key=lambda m: (-len(m), min(m)))
+    return {a: k for k, members in enumerate(order) for a in members}

@@ -1,0 +1,273 @@
+"""The main job: scan a request log, find and link campaigns, score, explain and write outputs.
+
+``scan()`` is the Python API behind ``distillwatch scan``. Stages, each its own module:
+ingest (:mod:`distillwatch.ingest`) -> IP intelligence (:mod:`distillwatch.intel`) -> per-request
+signals (:mod:`distillwatch.features.request_features`) -> per-account features and signals
+(:mod:`distillwatch.features.account_features`, :mod:`distillwatch.signals.account`) -> linking
+(:mod:`distillwatch.linkage`) -> scoring (:mod:`distillwatch.scoring`) -> outputs
+(:mod:`distillwatch.report`).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from distillwatch import __version__
+from distillwatch.engine import get_engine
+from distillwatch.errors import InputError
+from distillwatch.features.account_features import build_account_features
+from distillwatch.features.request_features import add_ip_intel, build_request_features
+from distillwatch.ingest.requests import IngestResult, read_requests
+from distillwatch.ingest.tables import read_accounts, read_releases
+from distillwatch.linkage.campaigns import Group, candidate_groups
+from distillwatch.linkage.graph import KIND_FAMILY, LinkParams, build_artifacts, communities
+from distillwatch.scoring.risk import ScoreParams, account_signal_hits, combine_risk, family_scores, tier_for
+
+STAGES = ("ingest", "ip_intel", "request_signals", "account_features", "account_signals", "linking",
+          "campaigns", "scoring", "outputs")
+"""Pipeline stage names, in order; ``summary.json`` reports a timing for each (seconds)."""
+
+LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
+                "campaign.lockstep", "campaign.creation_wave")
+"""Linking signals: a campaign needs at least ``ScoreParams.campaign_min_links`` of them at >= 0.5."""
+
+
+@dataclass
+class ScanResult:
+    """Everything a scan produced.
+
+    Attributes:
+        accounts: one row per account seen: ``account_id, risk, tier, campaign_id, requests, reasons``
+            plus family scores (``content``, ``infrastructure``, ``behaviour``, ``identity``) and
+            ``evidence`` (list of sentences).
+        campaigns: list of campaign dicts (the ``campaigns.json`` contract).
+        summary: counts, timings (seconds), data versions.
+        out_dir: where outputs were written, if anywhere.
+    """
+
+    accounts: pd.DataFrame
+    campaigns: list[dict]
+    summary: dict
+    out_dir: Path | None = None
+    groups: list[Group] = field(default_factory=list)
+
+
+def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Path | None = None,
+         releases: str | Path | None = None, intel_dir: str | Path | None = None, engine: str = "duckdb",
+         memory_limit: str | None = None, link_params: LinkParams | None = None,
+         score_params: ScoreParams | None = None, progress: Callable[[str], object] | None = None,
+         write_report: bool = True) -> ScanResult:
+    """Run the whole pipeline on one requests file.
+
+    Args:
+        requests: JSON Lines or Parquet file following ``docs/input-format.md``.
+        out: output directory (created); ``None`` returns results without writing files.
+        accounts: optional accounts file (JSON Lines or CSV).
+        releases: optional releases file (JSON Lines).
+        intel_dir: IP-intelligence directory (layout of ``shared/data/ip``); ``None`` searches the
+            default locations (see :func:`distillwatch.intel.load_intel`).
+        engine: ``"duckdb"``.
+        memory_limit: DuckDB memory cap such as ``"8GB"``.
+        link_params, score_params: override linking / scoring thresholds.
+        progress: callback receiving each stage name as it starts (the CLI drives a Rich display).
+        write_report: also render ``report.md`` and ``report.html``.
+
+    Returns:
+        :class:`ScanResult`.
+
+    Raises:
+        InputError: a file is missing or unreadable, or no request row is valid.
+        distillwatch.intel.IntelError: ``intel_dir`` exists but holds no known intel files.
+    """
+    from distillwatch.intel import load_intel
+
+    lp, sp = link_params or LinkParams(), score_params or ScoreParams()
+    eng = get_engine(engine, memory_limit=memory_limit)
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+
+    def stage(name):
+        if progress:
+            progress(name)
+        return _Timer(timings, name)
+
+    with stage("ingest"):
+        ing: list[IngestResult] = [read_requests(eng, requests)]
+        if accounts:
+            ing.append(read_accounts(eng, accounts))
+        if releases:
+            ing.append(read_releases(eng, releases))
+    if ing[0].rows_accepted == 0:
+        raise InputError(f"{requests}: no valid request rows ({ing[0].rows_read} read, all quarantined; "
+                         f"first reason: {ing[0].quarantine[0]['reason'] if ing[0].quarantine else 'n/a'})")
+    with stage("ip_intel"):
+        intel = load_intel(intel_dir)
+        n_ips = add_ip_intel(eng, intel)
+    with stage("request_signals"):
+        build_request_features(eng)
+    with stage("account_features"):
+        feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
+    with stage("account_signals"):
+        _, own_hits = account_signal_hits(feats)
+        feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
+    with stage("linking"):
+        edges = build_artifacts(eng, bool(accounts), lp)
+        comm = communities(edges, lp)
+    with stage("campaigns"):
+        groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
+        _decide_campaigns(groups, feats, sp)
+    with stage("scoring"):
+        acc = _score_accounts(feats, own_hits, groups, sp)
+        campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
+    summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups)
+    result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
+    if out:
+        with stage("outputs"):
+            from distillwatch.report.writer import write_outputs
+
+            write_outputs(result, eng, ing, write_report=write_report)
+        summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
+        summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
+        from distillwatch.report.writer import write_summary
+
+        write_summary(result)
+    else:
+        summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
+    eng.close()
+    return result
+
+
+class _Timer:
+    def __init__(self, timings: dict, name: str):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = time.perf_counter() - self.t0
+        return False
+
+
+def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) -> None:
+    """Mark groups that are campaigns and number them ``C0001``... by size (see scoring.risk)."""
+    fi = feats.set_index("account_id")
+    n = 0
+    for g in sorted(groups, key=lambda g: (-len(g.accounts), g.accounts[0])):
+        content = g.hit("campaign.extraction_content")
+        linked = sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5) >= p.campaign_min_links
+        ver = fi.loc[g.accounts, "verification"]
+        orgs = fi.loc[g.accounts, "acct_org_id"]
+        one_verified_org = bool((ver == "verified_org").all() and orgs.notna().all() and orgs.nunique() == 1)
+        if content and content.score >= p.campaign_min_content and linked and not one_verified_org:
+            n += 1
+            g.is_campaign, g.campaign_id = True, f"C{n:04d}"
+
+
+def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams) -> pd.DataFrame:
+    camp_of = {a: g for g in groups if g.is_campaign for a in g.accounts}
+    rows = []
+    for rec in feats.itertuples(index=False):
+        a = rec.account_id
+        g = camp_of.get(a)
+        hits = list(own_hits[a]) + ([h for h in g.hits if h.score > 0] if g else [])
+        fam = family_scores(hits)
+        risk = combine_risk(fam, sp.base)
+        links = None if g is None else sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5)
+        tier = tier_for(risk, fam, links, rec.verification if isinstance(rec.verification, str) else None, sp)
+        hits.sort(key=lambda h: -h.score * _weight(h.signal_id))
+        rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
+                     "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),
+                     "reasons": ";".join(h.signal_id for h in hits if h.score > 0),
+                     **{f: round(v, 6) for f, v in fam.items()},
+                     "evidence": [f"{h.signal_id}: {h.evidence}" for h in hits if h.score > 0]})
+    df = pd.DataFrame(rows)
+    return df.sort_values(["risk", "account_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _weight(sid: str) -> float:
+    from distillwatch.signals.base import SIGNALS
+
+    return SIGNALS[sid].weight
+
+
+def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
+    """One ``campaigns.json`` entry; counts come from the request table, not from estimates."""
+    import pyarrow as pa
+
+    eng.register("campaign_members", pa.table({"account_id": g.accounts}))
+    stats = eng.table("""
+        SELECT count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen,
+               avg(is_proxy::INT) AS proxy_share
+        FROM req_features WHERE account_id IN (SELECT account_id FROM campaign_members)""").to_pylist()[0]
+    caps = eng.table("""
+        SELECT capability, count(*) AS n FROM req_features
+        WHERE account_id IN (SELECT account_id FROM campaign_members) GROUP BY capability ORDER BY n DESC, capability""").to_pylist()
+    asns = eng.table("""
+        SELECT asn, any_value(as_org) AS as_org, count(*) AS n FROM req_features
+        WHERE account_id IN (SELECT account_id FROM campaign_members) AND asn IS NOT NULL
+        GROUP BY asn ORDER BY n DESC, asn LIMIT 5""").to_pylist()
+    total = stats["n"]
+    offs = feats.set_index("account_id").loc[g.accounts, "inferred_utc_offset"].dropna()
+    off = int(offs.mode().iat[0]) if len(offs) else None
+    kinds = sorted({KIND_FAMILY[k] for k in g.edges["kind"].unique()})
+    score = round(sum(h.score for h in g.hits) / max(len(g.hits), 1), 6)
+    return {
+        "campaign_id": g.campaign_id,
+        "accounts": g.accounts,
+        "n_accounts": len(g.accounts),
+        "n_requests": int(total),
+        "first_seen": _iso(stats["first_seen"]),
+        "last_seen": _iso(stats["last_seen"]),
+        "capabilities": {c["capability"]: round(c["n"] / total, 4) for c in caps},
+        "proxy_share": round(float(stats["proxy_share"] or 0.0), 4),
+        "top_asns": [{"asn": int(x["asn"]), "org": x["as_org"], "requests": int(x["n"]),
+                      "share": round(x["n"] / total, 4)} for x in asns],
+        "inferred_utc_offset": off,
+        "evidence": [f"{h.signal_id}: {h.evidence}" for h in sorted(g.hits, key=lambda h: -h.score) if h.score > 0],
+        "signals": {h.signal_id: {"value": round(h.value, 6), "score": round(h.score, 6), "family": h.family}
+                    for h in g.hits},
+        "link_families": kinds,
+        "score": score,
+    }
+
+
+def _iso(ts) -> str | None:
+    if ts is None:
+        return None
+    return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups) -> dict:
+    req = ing[0]
+    files = []
+    for r in ing:
+        files.append({"file": r.file, "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
+                      "rows_quarantined": len(r.quarantine),
+                      "reconciles": r.rows_read == r.rows_accepted + len(r.quarantine)})
+    tiers = acc["tier"].value_counts().to_dict()
+    return {
+        "distillwatch_version": __version__,
+        "engine": eng.dialect,
+        "rows_read": req.rows_read,
+        "rows_scored": req.rows_accepted,
+        "rows_quarantined": len(req.quarantine),
+        "reconciles": req.rows_read == req.rows_accepted + len(req.quarantine),
+        "files": files,
+        "accounts": int(len(acc)),
+        "tiers": {t: int(tiers.get(t, 0)) for t in ("ban", "review", "clear")},
+        "campaigns": len(campaigns),
+        "candidate_groups": len(groups),
+        "distinct_ips": n_ips,
+        "link_edges": int(len(edges)),
+        "hub_limit_accounts": edges.attrs.get("hub_limit"),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "data_versions": {"intel_source": getattr(intel, "source", None),
+                          "intel_files": getattr(intel, "versions", {})},
+    }

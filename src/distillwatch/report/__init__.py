@@ -1,0 +1,1 @@
+"""Outputs of a scan: the file contract (``writer``) and the human reports (``render``)."""

@@ -1,0 +1,172 @@
+"""Per-request signals: SQL column expressions evaluated over every request in one pass.
+
+Each class's :meth:`columns` maps output column names to SQL expressions over the aliases
+``r`` (canonical ``requests`` table) and ``i`` (IP intelligence joined on ``client_ip``).
+The lexicons are the project's own heuristics, written for this tool; they are not taken from
+a paper. A trained classifier can replace them behind the same column names.
+"""
+
+from __future__ import annotations
+
+from distillwatch.signals.base import Signal, register
+
+# ---- lexicons (case-insensitive RE2 patterns) ------------------------------------------
+LEX_CODING = (r"```|\bdef [a-z_]+\(|\bclass [A-Za-z_]+|\bfunction\b|\bpython\b|\bjavascript\b|\bjava\b|\bsql\b"
+              r"|\bcode\b|\bcoding\b|\bimplement|\bcompile|\bdebug|\bbug\b|\bregex|\balgorithm|c\+\+|\btypescript\b"
+              r"|\brust\b|\bgolang\b|\bscript\b|\bprogram\b|\bunit tests?\b|\brefactor")
+LEX_AGENTIC = (r"\btools?\b|\bapi calls?\b|\bfunction calls?\b|\bagent\b|\bagentic\b|\bnext action\b|\bcall the\b"
+               r"|\bexecute (the|a|this)\b|\bbrowse\b|\bsearch the web\b|\bworkflow\b|\bplan and (execute|act)\b")
+LEX_LONG = (r"multi-step|long-horizon|end-to-end|entire (project|codebase|application|program)"
+            r"|complete (project|implementation|program|solution)|comprehensive|full (implementation|solution|program|code)"
+            r"|detailed plan|in full detail|exhaustive|at least [0-9]{3,} words|every (step|detail)|production-ready")
+LEX_COT = (r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (all )?(of )?(your|the) (work|reasoning|thinking|thought)"
+           r"|explain (your|the|each) reasoning|reasoning (process|trace|steps)|think (carefully|through|out loud|aloud)"
+           r"|inner monologue|<think>|intermediate (steps|thoughts|reasoning)|before (giving|answering|you answer|the final)"
+           r"|let'?s think|walk (me )?through (your|the|each)|thought process|internal reasoning|scratchpad")
+LEX_RUBRIC = (r"\brubric\b|\bgrade (this|the|each|following)|\bgrader\b|\bscore (this|the|each|from|of)|on a scale (of|from)"
+              r"|rate (the|this|each) (response|answer|output)|evaluate (the|this|each) (response|answer|output)"
+              r"|\bjudge\b|reward model|which (response|answer) is better|\bcriteria\b|\bcriterion\b|score: ?\[")
+LEX_MATHS = (r"\bsolve\b|\bequations?\b|\bcalculate\b|\bhow many\b|\bhow much\b|\bintegral\b|\bderivative\b"
+             r"|\bprobability\b|\bprove\b|\bproof\b|[0-9]+ ?[-+*/×] ?[0-9]+|\bpercent|\btotal cost\b|\bremainder\b")
+
+LONG_MAX_TOKENS = 8000
+"""``max_tokens`` at or above which a request counts as a long task (tokens)."""
+LONG_PROMPT_CHARS = 6000
+"""User-message length at or above which a request counts as a long task (characters)."""
+SCAN_CHARS = 1500
+"""Lexicons read the first and last SCAN_CHARS characters of a long text: wrappers and instructions
+sit at the ends, and this bounds the cost per request."""
+
+
+def ends(col: str, n: int = SCAN_CHARS) -> str:
+    """SQL: ``col`` itself when short, else its first and last ``n`` characters joined by a newline."""
+    return f"(CASE WHEN length({col}) <= {2 * n} THEN {col} ELSE left({col}, {n}) || chr(10) || right({col}, {n}) END)"
+
+
+def _rx(col: str, pattern: str) -> str:
+    return f"regexp_matches({col}, '{pattern.replace(chr(39), chr(39) * 2)}', 'i')"
+
+
+@register
+class CapabilitySignal(Signal):
+    """Capability class of a request: coding, agentic, long_horizon, reasoning, rubric_grading, maths or general_chat.
+
+    Lexicon and structure rules over the last user message and the system prompt: tools or tool
+    turns imply ``agentic``; ``max_tokens`` >= 8000 or a 6,000-character prompt implies
+    ``long_horizon``. Several flags can be true; ``capability`` picks one in the priority order
+    rubric_grading > agentic > coding > long_horizon > reasoning > maths > general_chat.
+    Benign look-alikes: every developer's coding prompt is ``coding``; the signal matters only in
+    aggregate (capability concentration per account).
+    """
+
+    id = "request.capability"
+    scope = "request"
+    family = "content"
+
+    def columns(self) -> dict[str, str]:
+        txt = ends("(r.system_text || ' ' || r.user_text)")
+        cols = {
+            "is_coding": _rx(txt, LEX_CODING),
+            "is_agentic": f"(len(r.tool_names) > 0 OR r.n_tool_turns > 0 OR {_rx(txt, LEX_AGENTIC)})",
+            "is_long": f"(coalesce(r.max_tokens, 0) >= {LONG_MAX_TOKENS} OR length(r.user_text) >= {LONG_PROMPT_CHARS} "
+                       f"OR {_rx(ends('r.user_text'), LEX_LONG)})",
+            "is_reasoning": _rx(txt, LEX_COT),
+            "is_rubric": _rx(txt, LEX_RUBRIC),
+            "is_maths": _rx(ends("r.user_text"), LEX_MATHS),
+        }
+        return cols
+
+    def derived(self) -> dict[str, str]:
+        """Columns computed from :meth:`columns` outputs (second SELECT level)."""
+        return {"capability": "CASE WHEN is_rubric THEN 'rubric_grading' WHEN is_agentic THEN 'agentic' "
+                              "WHEN is_coding THEN 'coding' WHEN is_long THEN 'long_horizon' "
+                              "WHEN is_reasoning THEN 'reasoning' WHEN is_maths THEN 'maths' "
+                              "ELSE 'general_chat' END"}
+
+
+@register
+class CotElicitationSignal(Signal):
+    """Chain-of-thought elicitation: the request asks the model to reveal or spell out its reasoning.
+
+    True when the user message or system prompt matches the CoT lexicon ("step by step",
+    "show your reasoning", "chain of thought", "<think>", "inner monologue", ...). Harvesting
+    reasoning traces was a named target of the 2026 disclosures. Benign look-alikes: eval
+    harnesses and students ("let's think step by step" is a standard prompting trick).
+    """
+
+    id = "request.cot_elicitation"
+    scope = "request"
+    family = "content"
+
+    def columns(self) -> dict[str, str]:
+        return {"is_cot": _rx(ends("(r.system_text || ' ' || r.user_text)"), LEX_COT)}
+
+
+@register
+class ClientFingerprintSignal(Signal):
+    """Generation-parameter and client fingerprint: hash of user agent, max_tokens, temperature, stream, tools and system prompt.
+
+    Accounts driven by one harness share this exact tuple even when their IPs differ. The
+    system-prompt hash is also kept on its own (``system_hash``). Benign look-alikes: a popular
+    SDK with default parameters (hub-pruned in linking by its frequency).
+    """
+
+    id = "request.client_fingerprint"
+    scope = "request"
+    family = "infrastructure"
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "system_hash": "CASE WHEN r.system_text <> '' THEN left(md5(r.system_text), 16) END",
+            "client_fp": ("left(md5(concat_ws('|', coalesce(r.user_agent, '-'), coalesce(r.max_tokens::VARCHAR, '-'), "
+                          "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'), "
+                          "array_to_string(r.tool_names, ','), coalesce(md5(nullif(r.system_text, '')), '-'))), 16)"),
+        }
+
+
+@register
+class IpIntelSignal(Signal):
+    """IP intelligence for the client address: ASN, organisation, country, cloud/datacenter, VPN, Tor.
+
+    Looked up from public ranges (see ``docs/intel.md``): ASN and country from ip-location-db,
+    cloud ranges from the providers' feeds, datacenter and VPN lists from X4BNet, Tor exits from
+    the Tor Project list. ``is_proxy`` is true for Tor, VPN, cloud or datacenter egress.
+    Residential proxies are not in these lists; they are caught by churn in the account signals.
+    """
+
+    id = "request.ip_intel"
+    scope = "request"
+    family = "infrastructure"
+
+    def columns(self) -> dict[str, str]:
+        return {
+            "asn": "i.asn",
+            "as_org": "i.as_org",
+            "ip_country": "i.country",
+            "ip_prefix": "i.prefix",
+            "cloud_provider": "i.cloud_provider",
+            "proxy_kind": "i.proxy_kind",
+            "is_proxy": "coalesce(i.proxy_kind IS NOT NULL, false)",
+        }
+
+
+@register
+class PromptTemplateSignal(Signal):
+    """Prompt-template fingerprint: skeleton of the recurring sentences around a request's free text.
+
+    The first and last four sentences of the user message and up to eight sentences of the
+    system prompt are normalised (lower case, digits to 0, whitespace collapsed). Sentences seen in
+    at least ``min_requests`` requests are template text; the rest is the free-text slot. The
+    ordered hashes of template sentences form the skeleton; skeletons whose sentence sets have
+    Jaccard >= ``lsh_threshold`` are merged into one ``template_id`` by MinHash LSH (datasketch).
+    Benign look-alikes: enterprise automation and eval harnesses also reuse templates; linking
+    weighs a template by how many distinct accounts share it.
+    """
+
+    id = "request.prompt_template"
+    scope = "request"
+    family = "content"
+
+    min_requests = 5
+    min_sentence_chars = 16
+    lsh_threshold = 0.6
