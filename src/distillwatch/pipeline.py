@@ -34,7 +34,7 @@ STAGES = ("ingest", "ip_intel", "request_signals", "account_features", "account_
 """Pipeline stage names, in order; ``summary.json`` reports a timing for each (seconds)."""
 
 LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
-                "campaign.lockstep", "campaign.creation_wave")
+                "campaign.lockstep", "campaign.creation_wave", "campaign.operator_timezone")
 """Linking signals: a campaign needs at least ``ScoreParams.campaign_min_links`` of them at >= 0.5."""
 
 

@@ -77,9 +77,11 @@ def _count_lines(path: Path) -> int:
 def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResult:
     """Load ``path`` into engine table ``table`` as ``(line_no, line)``.
 
-    JSON Lines are read by DuckDB's CSV reader with a NUL delimiter and no quoting, so each
-    physical line is one VARCHAR value; lines DuckDB rejects (invalid UTF-8, over
-    :data:`MAX_LINE_BYTES`) are captured from its ``store_rejects`` table with their line numbers.
+    JSON Lines are read by DuckDB's CSV reader with a U+0001 delimiter and no quoting, so each
+    physical line is one VARCHAR value (JSON forbids raw control characters, so a line holding
+    one is rejected as too many columns, correctly, rather than split); lines DuckDB rejects
+    (invalid UTF-8, raw control characters, over :data:`MAX_LINE_BYTES`) are captured from its
+    ``store_rejects`` table with their line numbers.
     Line numbers of accepted rows are the remaining numbers in order (the reader preserves
     insertion order). The total is reconciled against a byte-level newline count.
 
@@ -106,8 +108,8 @@ def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResu
     rej_scan = f"{table}__reject_scans"
     engine.run(f"ingest:{table}", f"""
         CREATE OR REPLACE TABLE {table}__raw AS
-        SELECT line FROM read_csv('{spath}', columns={{'line': 'VARCHAR'}}, header=false, delim='\\0',
-            quote='', escape='', auto_detect=false, strict_mode=false, null_padding=false,
+        SELECT line FROM read_csv('{spath}', columns={{'line': 'VARCHAR'}}, header=false, delim='\x01',
+            quote='', escape='', auto_detect=false, strict_mode=true, null_padding=false,
             max_line_size={MAX_LINE_BYTES}, store_rejects=true, rejects_table='{rej}',
             rejects_scan='{rej_scan}', parallel=true)""")
     rejects = engine.table(f"SELECT line, error_type, error_message, csv_line FROM {rej} ORDER BY line")
@@ -132,7 +134,12 @@ def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResu
     engine.run(f"ingest:{table}", f"DROP TABLE {table}__raw; DROP TABLE {table}__nos")
     rejected = []
     for ln, etype, msg, raw in zip(*(rejects.column(c).to_pylist() for c in ("line", "error_type", "error_message", "csv_line"))):
-        reason = "invalid UTF-8 bytes" if etype == "INVALID ENCODING" else f"unreadable line ({etype}): {msg}"
+        if etype == "INVALID ENCODING":
+            reason = "invalid UTF-8 bytes"
+        elif etype == "TOO MANY COLUMNS":
+            reason = "invalid JSON (raw control character U+0001 in line)"
+        else:
+            reason = f"unreadable line ({etype}): {msg}"
         rejected.append({"file": str(path), "line": int(ln), "field": None, "reason": reason,
                          "raw": (raw or "")[:200]})
     return LinesResult(table, total, rejected)

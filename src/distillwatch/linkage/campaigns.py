@@ -41,7 +41,7 @@ class Group:
 
 
 def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFrame, min_accounts: int,
-                     min_exclusivity: float = 0.5) -> list[Group]:
+                     min_exclusivity: float = 0.5, min_member_artifacts: int = 2) -> list[Group]:
     """Build groups from community membership and evaluate every campaign signal on each.
 
     An artifact links members only if at least two members hold it and its *exclusivity* (the
@@ -54,6 +54,7 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         feats: account features with a ``content`` column (own content-family score).
         min_accounts: groups smaller than this are ignored.
         min_exclusivity: see above (0..1).
+        min_member_artifacts: a member must hold at least this many group-specific artifacts.
     """
     if not comm:
         return []
@@ -63,6 +64,13 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
     e = e.assign(exclusivity=held / e["df"])
     e = e[(held >= 2) & (e["exclusivity"] >= min_exclusivity)]
+    # attachment: a member must hold >= min_member_artifacts group-specific artifacts (one shared
+    # popular prompt is a coincidence), then artifacts are re-checked among the remaining members
+    for _ in range(2):
+        n_art = e.groupby(["community", "account_id"])["artifact"].transform("nunique")
+        e = e[n_art >= min_member_artifacts]
+        held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
+        e = e[held >= 2]
     feats_idx = feats.set_index("account_id")
     groups = []
     for key, ge in e.groupby("community", sort=True):

@@ -20,10 +20,11 @@ Method (explainable by construction):
    ceiling of capability concentration alone, so at least one specific extraction signal such as
    CoT elicitation, rubric grading or long-output harvesting must be present), and at least
    ``campaign_min_links`` linking signals (shared identity, shared infrastructure, shared template,
-   lockstep, creation wave) score >= 0.5. A group whose members all belong to one verified
-   organisation is that tenant's own automation, not a campaign. Members of a campaign can be
-   banned only when it has >= ``ban_min_links`` linking signals at >= 0.5: a ring linked by its
-   templates alone goes to review.
+   lockstep, creation wave, operator time zone) score >= 0.5: one shared system prompt is a
+   coincidence among developers who copied the same docs; a shared template plus one operator's
+   sleeping hours is a ring. A group whose members all belong to one verified organisation is that
+   tenant's own automation, not a campaign. Members of a campaign can be banned only when it has
+   >= ``ban_min_links`` linking signals at >= 0.5.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class ScoreParams:
 
     ban_risk: float = 0.8
     ban_content: float = 0.6
-    ban_families: int = 3
+    ban_families: int = 2
     review_risk: float = 0.6
     base: float = 0.35
     campaign_min_accounts: int = 3
     campaign_min_content: float = 0.65
-    campaign_min_links: int = 1
+    campaign_min_links: int = 2
     ban_min_links: int = 2
     min_exclusivity: float = 0.5
 

@@ -210,13 +210,15 @@ class TimezoneMismatchSignal(AccountSignal):
     The UTC offset is inferred from the sleep gap (see ``infer_utc_offset``); the value is the
     smallest circular distance in hours to any offset in force in the account's main IP country
     and in its billing country (IANA tz database via pytz). Score ramps from 0 at 3 h to 1 at 6 h
-    and is 0 unless BOTH countries disagree. A proxy hides the origin; it does not move the
-    operator's night.
+    and is 0 unless BOTH countries disagree, or when the account has fewer than 50 requests (the
+    sleep gap of a light user is too noisy to read). A proxy hides the origin; it does not move
+    the operator's night.
     """
 
     id = "account.timezone_mismatch"
     family = "behaviour"
     weight = 0.6
+    min_requests = 50
     lo, hi = 3.0, 6.0
 
     @staticmethod

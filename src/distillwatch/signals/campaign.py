@@ -189,3 +189,46 @@ class CampaignReleasePivotSignal(CampaignSignal):
         return self.hit(v, ramp(v, 0.3, 0.7),
                         f"{v:.0%} of accounts moved to {model} within 24 h of its release (median {med:.1f} h)",
                         model=model, median_hours=med)
+
+
+@register
+class OperatorTimezoneSignal(CampaignSignal):
+    """Share of members that keep one operator's working hours although their countries' clocks differ (value: fraction).
+
+    Each member's UTC offset is inferred from its sleep gap (``infer_utc_offset``). Members agree
+    when their offset is within 1 h of the group's most common offset; an agreement is
+    *unexplained* when that offset is more than 2 h from every offset in force in the member's IP
+    country and billing country (IANA tz database). Score ramps from 0 at 30 % to 1 at 70 % of
+    members with an inferred offset, for groups where at least 3 members have one. Residential
+    proxies can move an account's IP to any country, but the people running it still sleep in
+    their own time zone. Benign look-alike: a campus, whose agreement is explained by its country.
+    """
+
+    id = "campaign.operator_timezone"
+    family = "behaviour"
+
+    def evaluate(self, members, edges):
+        from distillwatch.features.account_features import country_utc_offsets
+
+        m = members[members["inferred_utc_offset"].notna()]
+        if len(m) < 3:
+            return None
+        offs = m["inferred_utc_offset"].astype(int)
+        mode = int(offs.mode().sort_values().iat[0])
+
+        def circ(a: float, b: float) -> float:
+            d = abs(a - b) % 24
+            return min(d, 24 - d)
+
+        unexplained = 0
+        countries = set()
+        for off, ipc, bc, first in zip(offs, m["top_ip_country"], m["billing_country"], m["first_seen"]):
+            when = first.to_pydatetime().replace(tzinfo=None) if not pd.isna(first) else None
+            local = country_utc_offsets(ipc, when) + country_utc_offsets(bc, when)
+            countries.update(c for c in (ipc, bc) if isinstance(c, str))
+            if circ(off, mode) <= 1 and local and all(circ(mode, o) > 2 for o in local):
+                unexplained += 1
+        v = unexplained / len(m)
+        return self.hit(v, ramp(v, 0.3, 0.7),
+                        f"{unexplained} of {len(m)} accounts keep the working hours of UTC{mode:+d} although their IP and "
+                        f"billing countries ({len(countries)} countries) keep other clocks", utc_offset=mode)
