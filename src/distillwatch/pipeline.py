@@ -269,5 +269,6 @@ def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts
         "hub_limit_accounts": edges.attrs.get("hub_limit"),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "data_versions": {"intel_source": getattr(intel, "source", None),
-                          "intel_files": getattr(intel, "versions", {})},
+                          "intel_files": getattr(intel, "versions", {}),
+                          "intel_attributions": list(getattr(intel, "attributions", []))},
     }

@@ -2,7 +2,7 @@
 
 One SQL pass evaluates every registered request signal; IP intelligence is looked up once per
 distinct client IP; prompt templates are mined in SQL and near-duplicate skeletons merged with
-MinHash LSH (datasketch) over the distinct skeletons only.
+MinHash LSH (rensa) over the distinct skeletons only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from distillwatch.engine.base import Engine
 from distillwatch.signals.base import SIGNALS
+from distillwatch.features.sketches import near_duplicate_roots
 from distillwatch.signals.request import PromptTemplateSignal, ends
 
 
@@ -58,7 +59,7 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
     Method (see :class:`~distillwatch.signals.request.PromptTemplateSignal`): sentences are split
     on line breaks and ``. ? ! : ;``; a sentence is template text if it appears in at least
     ``min_requests`` requests. Near-duplicate skeletons (Jaccard over sentence-hash sets at or
-    above ``lsh_threshold``, 64 permutations) are merged by union-find over LSH candidates.
+    above ``lsh_threshold``) are merged by union-find over verified MinHash LSH candidates.
     """
     sig = sig or PromptTemplateSignal()
     norm = ("trim(regexp_replace(regexp_replace(lower(x), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g'))")
@@ -104,27 +105,10 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
 def _merge_near_duplicates(hsets: list[str], threshold: float) -> list[str]:
     """Map each skeleton (comma-joined sentence hashes, most frequent first) to a template id.
 
-    The id of a group is ``t_`` + the first 12 hex digits of its most frequent member's hash set.
+    Near-duplicates are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots`.
+    The id of a group is ``t_`` + the first 12 hex digits of the MD5 of its most frequent member.
     """
-    from datasketch import MinHash, MinHashLSH
-
-    parent = list(range(len(hsets)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=64)
-    for k, hs in enumerate(hsets):
-        m = MinHash(num_perm=64, seed=1)
-        m.update_batch([h.encode() for h in hs.split(",")])
-        for other in lsh.query(m):
-            ra, rb = find(k), find(other)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)  # keep the most frequent as root
-        lsh.insert(k, m)
     import hashlib
 
-    return ["t_" + hashlib.md5(hsets[find(k)].encode()).hexdigest()[:12] for k in range(len(hsets))]
+    roots = near_duplicate_roots([set(h.split(",")) for h in hsets], threshold)
+    return ["t_" + hashlib.md5(hsets[r].encode()).hexdigest()[:12] for r in roots]

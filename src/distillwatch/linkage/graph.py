@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from distillwatch.engine.base import Engine
+from distillwatch.features.sketches import near_duplicate_roots
 
 
 @dataclass
@@ -103,14 +104,13 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
 def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
     """SynchroTrap-style co-activity groups as artifacts of kind ``lockstep``.
 
-    Each account's set of active UTC hours (epoch hour numbers) is MinHashed (128 permutations,
-    datasketch); LSH proposes candidate pairs, pairs are kept when the exact Jaccard similarity is
-    >= ``lockstep_jaccard``; kept pairs are merged with union-find and each group of >= 2 accounts
+    Each account's set of active UTC hours (epoch hour numbers) is MinHashed; LSH proposes candidate
+    pairs, pairs are kept when the exact Jaccard similarity is >= ``lockstep_jaccard``; kept pairs
+    are merged with union-find (:func:`~distillwatch.features.sketches.near_duplicate_roots`) and each group of >= 2 accounts
     becomes one artifact. Accounts active in fewer than ``lockstep_min_hours`` hours, or in more
     than ``lockstep_max_coverage`` of the hours of their own lifespan (round-the-clock services,
     which would all look alike), are left out.
     """
-    from datasketch import MinHash, MinHashLSH
 
     t = engine.table(f"""
         WITH h AS (SELECT account_id, list(DISTINCT (epoch(ts) // 3600)::BIGINT) AS hours,
@@ -124,26 +124,10 @@ def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
     ns = t.column("n").to_pylist()
     if len(accts) < 2:
         return pd.DataFrame()
-    lsh = MinHashLSH(threshold=params.lockstep_jaccard, num_perm=128)
-    parent = list(range(len(accts)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for k, hs in enumerate(hours):
-        m = MinHash(num_perm=128, seed=7)
-        m.update_batch([str(h).encode() for h in hs])
-        for j in lsh.query(m):
-            jac = len(hs & hours[j]) / len(hs | hours[j])
-            if jac >= params.lockstep_jaccard:
-                parent[find(k)] = find(j)
-        lsh.insert(k, m)
+    roots = near_duplicate_roots([{str(h) for h in hs} for hs in hours], params.lockstep_jaccard)
     groups: dict[int, list[int]] = {}
     for k in range(len(accts)):
-        groups.setdefault(find(k), []).append(k)
+        groups.setdefault(roots[k], []).append(k)
     rows = []
     for root, members in groups.items():
         if len(members) < 2:

@@ -158,7 +158,7 @@ class PromptTemplateSignal(Signal):
     system prompt are normalised (lower case, digits to 0, whitespace collapsed). Sentences seen in
     at least ``min_requests`` requests are template text; the rest is the free-text slot. The
     ordered hashes of template sentences form the skeleton; skeletons whose sentence sets have
-    Jaccard >= ``lsh_threshold`` are merged into one ``template_id`` by MinHash LSH (datasketch).
+    Jaccard >= ``lsh_threshold`` are merged into one ``template_id`` by MinHash LSH (rensa).
     Benign look-alikes: enterprise automation and eval harnesses also reuse templates; linking
     weighs a template by how many distinct accounts share it.
     """

@@ -1,0 +1,71 @@
+"""Near-duplicate grouping of sets with MinHash LSH (rensa, a Rust MinHash/LSH library).
+
+Used for prompt-template skeletons and for lockstep co-activity. Candidates from LSH are
+verified with the exact Jaccard similarity, so the result never merges two sets below the
+threshold directly (chains of verified pairs are merged, as in any union-find clustering).
+Method: Broder 1997 (MinHash), Indyk & Motwani 1998 (LSH banding).
+"""
+
+from __future__ import annotations
+
+NUM_PERM = 120
+"""MinHash permutations (signature length); 120 has many divisors, so the band count can be fitted to the threshold."""
+
+
+def near_duplicate_roots(sets: list[set[str]], threshold: float, num_perm: int = NUM_PERM, seed: int = 7) -> list[int]:
+    """Group sets whose Jaccard similarity is >= ``threshold``.
+
+    Args:
+        sets: the sets to group (items are strings); order matters for the output only.
+        threshold: Jaccard similarity in (0, 1].
+        num_perm: MinHash signature length; bands are chosen so that the LSH S-curve crosses
+            near ``threshold``.
+        seed: MinHash seed, for determinism.
+
+    Returns:
+        for each input set, the index of its group's root: the smallest index in the group, so
+        that callers who sort their input by frequency get the most frequent member as root.
+    """
+    from rensa import RMinHash, RMinHashLSH
+
+    n = len(sets)
+    parent = list(range(n))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    if n < 2:
+        return [find(k) for k in range(n)]
+    bands = _bands_for(threshold, num_perm)
+    lsh = RMinHashLSH(threshold, num_perm, bands)
+    mhs = []
+    for s in sets:
+        m = RMinHash(num_perm, seed)
+        m.update(sorted(s))
+        mhs.append(m)
+    lsh.insert_many(mhs, 0)
+    for k, cands in enumerate(lsh.query_all(mhs)):
+        for j in cands:
+            if j == k:
+                continue
+            ra, rb = find(k), find(j)
+            if ra == rb:
+                continue
+            a, b = sets[k], sets[j]
+            if len(a & b) >= threshold * len(a | b):
+                parent[max(ra, rb)] = min(ra, rb)
+    return [find(k) for k in range(n)]
+
+
+def _bands_for(threshold: float, num_perm: int) -> int:
+    """Number of LSH bands ``b`` (a divisor of ``num_perm``) that fits ``threshold``.
+
+    Two sets of Jaccard ``s`` share a band with probability ``1 - (1 - s^r)^b``, ``r = num_perm / b``;
+    the S-curve's threshold is about ``(1/b)^(1/r)``. We take the ``b`` whose threshold is nearest
+    ``threshold``; exact verification removes false candidates.
+    """
+    divisors = [b for b in range(1, num_perm + 1) if num_perm % b == 0]
+    return min(divisors, key=lambda b: (abs((1.0 / b) ** (b / num_perm) - threshold), b))
