@@ -33,11 +33,6 @@ def test_signals_lists_every_id_on_a_wide_terminal():
         assert squash(cls.description()) in out, sid
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG cli.py list_signals: the Rich table's id column may be cut with an ellipsis; when output is not a "
-    "terminal (pipe, CliRunner) Rich uses 80 columns and long ids come out as e.g. 'account.capability_co…', "
-    "so `distillwatch signals | grep <id>` misses them. The id column needs no_wrap/overflow='fold' or a "
-    "plain-text mode."))
 def test_signals_lists_every_id_at_the_default_80_columns():
     res = runner.invoke(app, ["signals"], env={"COLUMNS": "80"})
     assert res.exit_code == 0, res.output

@@ -160,11 +160,6 @@ def test_raw_control_character_is_quarantined_as_invalid_json(tmp_path):
     assert sorted(df["request_id"]) == ["r1", "r3"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest/lines.py load_lines: a bare carriage return inside one line (e.g. a raw CR in a JSON string, "
-    "which is invalid JSON) makes DuckDB's CSV reader fail with 'The CSV Parser state machine reached an "
-    "invalid state' and read_requests raises EngineError: the whole run stops instead of quarantining that "
-    "line as invalid JSON (docs/input-format.md: a bad row never stops the run)."))
 def test_bare_carriage_return_in_a_line_is_quarantined_not_fatal(tmp_path):
     line = dump(ok("r2")).replace('"hello"', '"hel\rlo"')
     path = write_jsonl(tmp_path / "r.jsonl", [ok("r1"), line, ok("r3")])
@@ -349,10 +344,6 @@ def test_timestamps_before_2000_are_out_of_range(tmp_path, ts):
     assert res.quarantine[0]["reason"].startswith("timestamp out of range")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest/requests.py _checks_sql: the range check is 'BETWEEN MIN_EPOCH_MS AND MAX_EPOCH_MS' with "
-    "MAX_EPOCH_MS = 2100-01-01T00:00:00Z inclusive, so a timestamp of exactly 2100-01-01T00:00:00Z (or epoch ms "
-    "4102444800000) is accepted although docs/input-format.md says timestamps must fall in 2000-2099."))
 @pytest.mark.parametrize("ts", ["2100-01-01T00:00:00Z", 4_102_444_800_000])
 def test_year_2100_is_out_of_range(tmp_path, ts):
     res, df = ingest(write_jsonl(tmp_path / "r.jsonl", [ok("r", timestamp=ts)]))
@@ -499,11 +490,6 @@ def test_releases(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # (g) CSV rows with the wrong number of columns / blank lines
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest/tables.py _lines_as_json: read_csv(header=true, auto_detect=true) is left to sniff the dialect; "
-    "one row with an extra column makes the sniffer fall back to a single column, so EVERY row becomes "
-    "{'account_id,created_at,verification': '...'} and is quarantined as 'missing required field account_id' "
-    "(rows_accepted 0): all good accounts are lost and the bad row is reported with the wrong reason."))
 def test_accounts_csv_row_with_extra_column(tmp_path):
     path = tmp_path / "accounts.csv"
     path.write_text("account_id,created_at,verification\n"
@@ -516,11 +502,6 @@ def test_accounts_csv_row_with_extra_column(tmp_path):
     assert res.rows_read == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG ingest/tables.py _lines_as_json: CSV line numbers are row_number() + 1, but DuckDB's CSV reader skips "
-    "blank lines, so after a blank line every quarantined row is reported one line too early (and the blank "
-    "line itself is neither counted in rows_read nor quarantined); docs/input-format.md: 'the file line "
-    "counting the header (CSV)'."))
 def test_accounts_csv_line_numbers_after_a_blank_line(tmp_path):
     path = tmp_path / "accounts.csv"
     path.write_text("account_id,created_at,verification\n"

@@ -197,6 +197,10 @@ def list_signals(markdown: bool = typer.Option(False, "--markdown", help="Print 
     if markdown:
         print(signals_markdown())
         return
+    if not sys.stdout.isatty():  # piped: one tab-separated line per signal, never truncated
+        for sid, cls in SIGNALS.items():
+            print(f"{sid}\t{cls.scope}\t{cls.family}\t{cls.description()}")
+        return
     t = Table(title="signals")
     for c in ("id", "scope", "family", "description"):
         t.add_column(c)

