@@ -162,12 +162,19 @@ def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) 
     for g in sorted(groups, key=lambda g: (-len(g.accounts), g.accounts[0])):
         content = g.hit("campaign.extraction_content")
         linked = sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5) >= p.campaign_min_links
-        ver = fi.loc[g.accounts, "verification"]
-        orgs = fi.loc[g.accounts, "acct_org_id"]
-        one_verified_org = bool((ver == "verified_org").all() and orgs.notna().all() and orgs.nunique() == 1)
-        if content and content.score >= p.campaign_min_content and linked and not one_verified_org:
+        if content and content.score >= p.campaign_min_content and linked and not _one_tenant(g, fi):
             n += 1
             g.is_campaign, g.campaign_id = True, f"C{n:04d}"
+
+
+def _one_tenant(g: Group, fi: pd.DataFrame) -> bool:
+    """True when every member belongs to the same organisation (accounts file ``org_id``, else the
+    requests' most common ``org_id``): one customer with several accounts or keys is one principal,
+    whose volume a per-organisation limit sees; it is not a ring hiding behind many identities."""
+    orgs = fi.loc[g.accounts, "acct_org_id"]
+    if orgs.isna().any():
+        orgs = orgs.fillna(fi.loc[g.accounts, "top_org_id"])
+    return bool(orgs.notna().all() and orgs.nunique() == 1)
 
 
 def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams) -> pd.DataFrame:

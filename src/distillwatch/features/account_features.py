@@ -90,6 +90,7 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
             mode(client_fp) AS top_client_fp,
             mode(user_agent) AS top_user_agent,
             mode(system_hash) AS top_system_hash,
+            mode(org_id) AS top_org_id,
             list(DISTINCT model ORDER BY model) AS models
           FROM f GROUP BY account_id)
         SELECT a.*, a.n_requests / greatest(a.active_days, 1) AS req_per_active_day,

@@ -54,7 +54,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         feats: account features with a ``content`` column (own content-family score).
         min_accounts: groups smaller than this are ignored.
         min_exclusivity: see above (0..1).
-        min_member_artifacts: a member must hold at least this many group-specific artifacts.
+        min_member_artifacts: a member must hold at least this many group-specific artifacts; an IP
+            address or /24 counts once however many days it is shared.
     """
     if not comm:
         return []
@@ -66,8 +67,12 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     e = e[(held >= 2) & (e["exclusivity"] >= min_exclusivity)]
     # attachment: a member must hold >= min_member_artifacts group-specific artifacts (one shared
     # popular prompt is a coincidence), then artifacts are re-checked among the remaining members
+    # the same address or /24 on several days counts once: a neighbour on one residential /24 is
+    # one coincidence, however many days it lasts
+    e = e.assign(source=e["artifact"].where(~e["kind"].isin(["ip_day", "prefix_day"]),
+                                            e["kind"].str.replace("_day", "") + ":" + e["artifact"].str.split("@").str[0]))
     for _ in range(2):
-        n_art = e.groupby(["community", "account_id"])["artifact"].transform("nunique")
+        n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]
         held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
         e = e[held >= 2]
@@ -77,7 +82,7 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         accts = sorted(ge["account_id"].unique())
         if len(accts) < min_accounts:
             continue
-        g = Group(int(key), accts, ge.drop(columns=["community"]).reset_index(drop=True))
+        g = Group(int(key), accts, ge.drop(columns=["community", "source"]).reset_index(drop=True))
         members = feats_idx.loc[accts].reset_index()
         for sid, cls in SIGNALS.items():
             if cls.scope == "campaign":

@@ -19,10 +19,20 @@ LEX_AGENTIC = (r"\btools?\b|\bapi calls?\b|\bfunction calls?\b|\bagent\b|\bagent
 LEX_LONG = (r"multi-step|long-horizon|end-to-end|entire (project|codebase|application|program)"
             r"|complete (project|implementation|program|solution)|comprehensive|full (implementation|solution|program|code)"
             r"|detailed plan|in full detail|exhaustive|at least [0-9]{3,} words|every (step|detail)|production-ready")
-LEX_COT = (r"step[- ]by[- ]step|chain[- ]of[- ]thought|show (all )?(of )?(your|the) (work|reasoning|thinking|thought)"
-           r"|explain (your|the|each) reasoning|reasoning (process|trace|steps)|think (carefully|through|out loud|aloud)"
-           r"|inner monologue|<think>|intermediate (steps|thoughts|reasoning)|before (giving|answering|you answer|the final)"
-           r"|let'?s think|walk (me )?through (your|the|each)|thought process|internal reasoning|scratchpad")
+LEX_COT = (r"step[- ]by[- ]step|one step at a time|(each|every) (intermediate )?step|chain[- ]of[- ](thought|reasoning)"
+           r"|show (all )?(of )?(your|the|all) (work|working|reasoning|thinking|thoughts?|steps)"
+           r"|(explain|justify|describe|lay out|spell out|write out|walk (me )?through) (all )?(of )?(your|the|each|every|all)"
+           r" (reasoning|thinking|thought|logic|steps?|working)"
+           r"|reasoning (process|trace|steps|chain)|full reasoning|complete reasoning|your reasoning as you go"
+           r"|think (it )?(carefully|through|out loud|aloud|hard)|reason (it )?(out|through|carefully)"
+           r"|inner monologue|<think>|intermediate (steps|thoughts|reasoning)|thought process|internal reasoning"
+           r"|scratchpad|let'?s think"
+           r"|(think|reason|reflect|break (it|this) down|explain|plan|outline)[a-z ,]{0,40} before (giving|answering|responding|you answer|the (final )?answer)"
+           r"|before (answering|you answer|responding), (think|reason|break|explain|outline|plan|list)")
+"""Chain-of-thought elicitation phrases (the project's own list, written from common prompting
+practice: "step by step", "show your work", "chain of thought", "think ... before answering").
+Deliberately excludes a bare "before answering" (tool-using agents are told to "look things up
+before answering")."""
 LEX_RUBRIC = (r"\brubric\b|\bgrade (this|the|each|following)|\bgrader\b|\bscore (this|the|each|from|of)|on a scale (of|from)"
               r"|rate (the|this|each) (response|answer|output)|evaluate (the|this|each) (response|answer|output)"
               r"|\bjudge\b|reward model|which (response|answer) is better|\bcriteria\b|\bcriterion\b|score: ?\[")
