@@ -211,7 +211,8 @@ def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
     eng.register("campaign_members", pa.table({"account_id": g.accounts}))
     stats = eng.table("""
         SELECT count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen,
-               avg(is_proxy::INT) AS proxy_share
+               avg(is_proxy::INT) AS proxy_share, count(DISTINCT client_ip) AS n_ips,
+               count(DISTINCT asn) AS n_asns, count(DISTINCT ip_country) AS n_countries
         FROM req_features WHERE account_id IN (SELECT account_id FROM campaign_members)""").to_pylist()[0]
     caps = eng.table("""
         SELECT capability, count(*) AS n FROM req_features
@@ -221,10 +222,9 @@ def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
         WHERE account_id IN (SELECT account_id FROM campaign_members) AND asn IS NOT NULL
         GROUP BY asn ORDER BY n DESC, asn LIMIT 5""").to_pylist()
     total = stats["n"]
-    offs = feats.set_index("account_id").loc[g.accounts, "inferred_utc_offset"].dropna()
-    off = int(offs.mode().iat[0]) if len(offs) else None
+    off = _operator_offset(feats.set_index("account_id").loc[g.accounts, "inferred_utc_offset"])
     kinds = sorted({KIND_FAMILY[k] for k in g.edges["kind"].unique()})
-    score = round(sum(h.score for h in g.hits) / max(len(g.hits), 1), 6)
+    score = round(combine_risk(family_scores(g.hits)), 6)
     return {
         "campaign_id": g.campaign_id,
         "accounts": g.accounts,
@@ -234,6 +234,9 @@ def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
         "last_seen": _iso(stats["last_seen"]),
         "capabilities": {c["capability"]: round(c["n"] / total, 4) for c in caps},
         "proxy_share": round(float(stats["proxy_share"] or 0.0), 4),
+        "n_client_ips": int(stats["n_ips"]),
+        "n_asns": int(stats["n_asns"]),
+        "n_ip_countries": int(stats["n_countries"]),
         "top_asns": [{"asn": int(x["asn"]), "org": x["as_org"], "requests": int(x["n"]),
                       "share": round(x["n"] / total, 4)} for x in asns],
         "inferred_utc_offset": off,
@@ -243,6 +246,21 @@ def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
         "link_families": kinds,
         "score": score,
     }
+
+
+def _operator_offset(offsets: pd.Series) -> int | None:
+    """The members' common inferred UTC offset (hours), or None.
+
+    The most common offset is reported only when at least half of the members with an inferred
+    offset lie within 1 h of it (circular); scattered offsets (accounts spread over time zones, or
+    round-the-clock automation) give None rather than a misleading mode.
+    """
+    offs = offsets.dropna().astype(int)
+    if len(offs) < 3:
+        return None
+    mode = int(offs.mode().sort_values().iat[0])
+    near = offs.map(lambda o: min(abs(o - mode) % 24, 24 - abs(o - mode) % 24) <= 1)
+    return mode if near.mean() >= 0.5 else None
 
 
 def _iso(ts) -> str | None:

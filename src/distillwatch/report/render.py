@@ -18,12 +18,13 @@ def headline(c: dict) -> str:
     caps = [CAPABILITY_LABELS.get(k, k) for k, v in sorted(c["capabilities"].items(), key=lambda kv: -kv[1])
             if v >= 0.1 and k != "general_chat"][:3] or ["general chat"]
     if c["proxy_share"] >= 0.5:
-        via = f"proxy and hosting exits ({c['proxy_share']:.0%} of requests)"
-    elif c["top_asns"]:
-        n_asn = len(c["top_asns"])
+        via = (f"VPN, Tor, cloud and hosting exits ({c['proxy_share']:.0%} of requests; "
+               f"{c.get('n_client_ips', 0):,} addresses in {c.get('n_asns', 0):,} networks)")
+    elif c.get("n_asns"):
         top = c["top_asns"][0]
-        via = (f"residential and other networks (top: AS{top['asn']} {top['org'] or ''}, "
-               f"{top['share']:.0%}; {n_asn} leading ASNs listed)")
+        via = (f"{c['n_client_ips']:,} IP addresses in {c['n_asns']:,} networks (ASNs) across "
+               f"{c['n_ip_countries']:,} countries, mostly residential (largest: AS{top['asn']} "
+               f"{top['org'] or ''}, {top['share']:.0%})")
     else:
         via = "networks without IP intelligence"
     d1, d2 = c["first_seen"][:10], c["last_seen"][:10]
