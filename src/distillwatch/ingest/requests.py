@@ -56,9 +56,14 @@ def _str(f: str) -> str:
 
 
 def _parse_sql(src: str) -> str:
-    """Parse each line once into a struct of JSON values (``j``); NULL when not a JSON object."""
-    return (f"SELECT line_no, line, CASE WHEN json_valid(line) AND json_type(line) = 'OBJECT' "
-            f"THEN json_transform(line, '{_SPEC}') END AS j FROM {src}")
+    """Parse each line once: ``ok`` (valid JSON), ``j`` (struct of JSON values, NULL unless a JSON
+    object) and ``items`` (the ``messages`` elements as JSON, when ``messages`` is an array)."""
+    return f"""
+        SELECT line_no, line, ok, j,
+               CASE WHEN json_type(j.messages) = 'ARRAY' THEN json_extract(j.messages, '$[*]') END AS items
+        FROM (SELECT line_no, line, ok,
+                     CASE WHEN ok AND json_type(line) = 'OBJECT' THEN json_transform(line, '{_SPEC}') END AS j
+              FROM (SELECT line_no, line, coalesce(json_valid(line), false) AS ok FROM {src}))"""
 
 
 def _checks_sql() -> str:
@@ -68,7 +73,7 @@ def _checks_sql() -> str:
     scalar_t = "('VARCHAR', 'UBIGINT', 'BIGINT')"
     checks = [
         ("", "line IS NULL OR trim(line) = ''", "empty line"),
-        ("", "NOT json_valid(line)", "invalid JSON"),
+        ("", "NOT ok", "invalid JSON"),
         ("", "j IS NULL", "not a JSON object"),
     ]
     for f in ("request_id", "account_id", "model"):
@@ -95,14 +100,10 @@ def _checks_sql() -> str:
          "one of messages or prompt is required"),
         ("messages", f"{_field_type('messages')} NOT IN ('ARRAY', 'NULL')", "messages must be a list"),
         ("messages", f"""{_field_type('messages')} = 'ARRAY' AND (
-              json_array_length(j.messages) = 0
-              OR len(list_filter(json_extract(j.messages, '$[*]'), lambda m: json_type(m) = 'OBJECT'))
-                 <> json_array_length(j.messages)
-              OR len(list_filter(json_extract_string(j.messages, '$[*].role'), lambda r: r IN {ROLES_SQL}))
-                 <> json_array_length(j.messages)
-              OR len(list_filter(json_extract(j.messages, '$[*]'),
-                   lambda m: coalesce(json_type(m, '$.content'), 'NULL') IN ('VARCHAR', 'ARRAY', 'NULL')))
-                 <> json_array_length(j.messages))""",
+              len(items) = 0
+              OR len(list_filter(items, lambda m: json_type(m) = 'OBJECT'
+                     AND json_extract_string(m, '$.role') IN {ROLES_SQL}
+                     AND coalesce(json_type(m, '$.content'), 'NULL') IN ('VARCHAR', 'ARRAY', 'NULL'))) <> len(items))""",
          "messages must be a non-empty list of {role, content} with role in system, user, assistant, tool"),
         ("prompt", f"{_field_type('prompt')} NOT IN ('VARCHAR', 'NULL')", "prompt must be a string"),
         ("tools", f"{_field_type('tools')} NOT IN ('ARRAY', 'NULL')", "tools must be a list"),
