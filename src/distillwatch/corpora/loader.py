@@ -74,6 +74,7 @@ class Prompt:
 
     @property
     def user_turns(self) -> list[str]:
+        """The contents of the user messages, in order (empty if there are none)."""
         return [m["content"] for m in self.messages if m["role"] == "user"]
 
 
@@ -102,14 +103,21 @@ class Corpora:
     root: str = ""
 
     def kind(self, name: str) -> list[Prompt]:
+        """The prompts of kind ``name`` (the stored list itself, not a copy; may be empty).
+
+        Raises:
+            KeyError: ``name`` is not one of ``KINDS``.
+        """
         if name not in KINDS:
             raise KeyError(f"unknown corpus kind {name!r}; kinds are {KINDS}")
         return getattr(self, name)
 
     def counts(self) -> dict[str, int]:
+        """Number of prompts per kind, for every kind in ``KINDS`` (zeros included)."""
         return {k: len(getattr(self, k)) for k in KINDS}
 
     def available(self) -> list[str]:
+        """The kinds with at least one prompt, in ``KINDS`` order."""
         return [k for k in KINDS if getattr(self, k)]
 
 

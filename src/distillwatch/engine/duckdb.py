@@ -56,4 +56,5 @@ class DuckDBEngine(Engine):
         self.con.unregister(f"__arrow_{name}")
 
     def close(self) -> None:
+        """Close the DuckDB connection (tables of an in-memory database are gone afterwards)."""
         self.con.close()

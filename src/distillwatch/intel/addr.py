@@ -227,6 +227,7 @@ def _v6_masks(plen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     full = np.uint64(0xFFFFFFFFFFFFFFFF)
 
     def low_bits(k: np.ndarray) -> np.ndarray:  # (1 << k) - 1 for 0 <= k <= 64
+        """``(1 << k) - 1`` as ``uint64`` per element, ``k`` clipped to 0..64 (64 gives all ones)."""
         k = np.clip(k, 0, 64)
         out = (np.uint64(1) << np.minimum(k, 63).astype(np.uint64)) - np.uint64(1)
         return np.where(k >= 64, full, out)

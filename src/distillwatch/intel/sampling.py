@@ -93,6 +93,7 @@ class Sampler:
         nrow = asn.size
 
         def org_match(pattern: str) -> np.ndarray:
+            """Boolean mask over ASN rows: organisation name matches ``pattern`` (null names: False)."""
             if nrow == 0:
                 return np.zeros(0, dtype=bool)
             return pc.fill_null(pc.match_substring_regex(org, pattern), False).to_numpy(zero_copy_only=False)
@@ -121,6 +122,12 @@ class Sampler:
 
     # ------------------------------------------------------------------ kinds
     def available_kinds(self) -> list[str]:
+        """Kinds ``sample`` can serve with the loaded data.
+
+        Every kind of ``SAMPLE_KINDS`` with at least one segment (``mobile`` when any residential
+        range exists, as it falls back to residential), then ``cloud:<provider>`` for each loaded
+        provider with ranges.
+        """
         out = []
         for kind in SAMPLE_KINDS:
             if (self.residential if kind == "mobile" else self._mask(kind)).any():
@@ -199,6 +206,27 @@ class Sampler:
 
     # ------------------------------------------------------------------ public
     def sample(self, kind: str, n: int, rng: np.random.Generator, country: str | None) -> list[str]:
+        """Draw ``n`` IPv4 addresses of ``kind``; the worker behind ``IntelDB.sample_ips``.
+
+        Ranges (joint segments) are picked with weight ``min(size, WEIGHT_CAP)``, then an address
+        uniformly inside, moved off a ``.0`` / ``.255`` host octet when the segment allows. ``mobile``
+        falls back to telecom-named, then to any residential ranges.
+
+        Args:
+            kind: one of ``SAMPLE_KINDS`` or ``cloud:<provider>`` (case-insensitive).
+            n: number of addresses, ``>= 0``.
+            rng: ``numpy.random.Generator``; the result is deterministic for its state.
+            country: ISO 3166-1 alpha-2 code to restrict to, or None.
+
+        Returns:
+            ``n`` dotted-quad strings, drawn with replacement.
+
+        Raises:
+            TypeError: ``rng`` is not a ``numpy.random.Generator``.
+            ValueError: ``n < 0``.
+            IntelError: unknown kind or provider, malformed country, no country data, or no range
+                serving ``kind`` / ``country``.
+        """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         if not isinstance(kind, str):
@@ -230,10 +258,25 @@ class Sampler:
         return _format_v4_list(addr)
 
     def countries_with_residential(self) -> list[str]:
+        """Sorted ISO 3166-1 alpha-2 codes with at least one residential segment (empty without country data)."""
         codes = np.unique(self.seg_cc[self._kind_indices("residential")])
         return sorted(self.cc_names[c] for c in codes.tolist() if c >= 0 and self.cc_names[c] is not None)
 
     def same_prefix(self, prefix_ip: str, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` addresses in the same /24 (IPv4) or /48 (IPv6) as ``prefix_ip``.
+
+        IPv4 host octets 1-254 are drawn without replacement while ``n <= 254`` (with replacement
+        beyond); IPv4-mapped IPv6 addresses are treated as IPv4. ``prefix_ip`` may be a network
+        (its network address is used). The worker behind ``IntelDB.same_prefix_ips``.
+
+        Returns:
+            ``n`` address strings (dotted quad, or compressed IPv6 per RFC 5952).
+
+        Raises:
+            TypeError: ``rng`` is not a ``numpy.random.Generator``.
+            ValueError: ``n < 0``.
+            IntelError: ``prefix_ip`` is not an IP address or network.
+        """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         n = int(n)

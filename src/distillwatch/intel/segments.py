@@ -170,6 +170,7 @@ class SegmentIndex:
 
     @property
     def nwords(self) -> int:
+        """Words per address: 1 for IPv4, 2 for IPv6."""
         return len(self.bounds)
 
     def __len__(self) -> int:
@@ -177,6 +178,7 @@ class SegmentIndex:
 
     @classmethod
     def empty(cls, nwords: int) -> "SegmentIndex":
+        """An index with no segments for ``nwords``-word addresses (every lookup gives ``-1``)."""
         return cls(tuple(np.zeros(0, dtype=np.uint64) for _ in range(nwords)), np.zeros(0, dtype=np.int64))
 
     def lookup(self, query: Words) -> np.ndarray:

@@ -14,6 +14,9 @@ import pandas as pd
 
 from distillwatch.signals.base import SIGNALS, SignalHit
 
+NETWORK_KINDS = ("ip_day", "prefix_day", "signup_ip")
+"""Artifact kinds that are network addresses; together they count as one source for attachment."""
+
 
 @dataclass
 class Group:
@@ -54,8 +57,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         feats: account features with a ``content`` column (own content-family score).
         min_accounts: groups smaller than this are ignored.
         min_exclusivity: see above (0..1).
-        min_member_artifacts: a member must hold at least this many group-specific artifacts; an IP
-            address or /24 counts once however many days it is shared.
+        min_member_artifacts: a member must hold at least this many group-specific artifacts; all
+            network artifacts (client IP or /24 on any day, signup IP) together count as one.
     """
     if not comm:
         return []
@@ -67,10 +70,10 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     e = e[(held >= 2) & (e["exclusivity"] >= min_exclusivity)]
     # attachment: a member must hold >= min_member_artifacts group-specific artifacts (one shared
     # popular prompt is a coincidence), then artifacts are re-checked among the remaining members
-    # the same address or /24 on several days counts once: a neighbour on one residential /24 is
-    # one coincidence, however many days it lasts
-    e = e.assign(source=e["artifact"].where(~e["kind"].isin(["ip_day", "prefix_day"]),
-                                            e["kind"].str.replace("_day", "") + ":" + e["artifact"].str.split("@").str[0]))
+    # all network artifacts (client IP or /24 on any day, signup IP) count as ONE source: residential
+    # proxies exit through real people's home connections, so a household that shares an address
+    # with a proxy pool must not be attached by that address alone, however many days it lasts
+    e = e.assign(source=e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network"))
     for _ in range(2):
         n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]

@@ -1,0 +1,1 @@
+"""Stage 5: combine signals into account risk, tiers and campaigns, with their evidence (``risk``)."""

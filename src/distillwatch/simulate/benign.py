@@ -83,6 +83,40 @@ def _gap(rng, out_tokens: int, think_median: float = 50.0) -> float:
 
 # ------------------------------------------------------------------------------------
 def gen_casual(world: World, p: P.CasualParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:casual``: people chatting in a browser or mobile app.
+
+    Each of ``p.accounts_at(world.scale)`` accounts gets a billing country drawn from
+    ``CASUAL_COUNTRY_WEIGHTS`` (countries with residential ranges only), a UTC offset in that
+    country, one client profile (browser / mobile user agent, ``max_tokens`` 1024-4096,
+    temperature 0.7-1.0, mostly streaming), a home residential IP (changed with
+    ``p.p_ip_change_day``, 60 % within the same /24) and four mobile IPs in the country; a few
+    travel (``p.p_travel``) and use IPs of another country for 2-5 days. On an active day
+    (per-account Beta probability with mean ``p.p_active_day``) it opens
+    ``1 + Poisson(p.sessions_mean - 1)`` sessions at ``HUMAN_HOURS`` local time; each session
+    replays a real ``benign_chat`` conversation turn by turn (at most ``p.max_turns``) on one
+    model. Output tokens are the real reply's length (chars / 4, lognormal jitter with sigma
+    0.15) or lognormal (median 350); turns are ``out / 45`` s of streaming plus a lognormal think time (median 50 s)
+    apart.
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     cs, w = countries(world, CASUAL_COUNTRY_WEIGHTS)
     accounts, rows = [], []
     profiles = (  # (ua kind, max_tokens, temperature, stream)
@@ -139,6 +173,39 @@ def gen_casual(world: World, p: P.CasualParams, rng: np.random.Generator, name: 
 
 # ------------------------------------------------------------------------------------
 def gen_developer(world: World, p: P.DeveloperParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:developer``: SDK users sending coding, chat and tool-use prompts.
+
+    Per account: a country from ``CASUAL_COUNTRY_WEIGHTS``, home and office residential IPs
+    there, one cloud dev-box IP (amazon, google, microsoft or digitalocean), one or two SDK user
+    agents, a company (45 %) or personal email domain, 1-3 API keys, and fixed ``max_tokens``,
+    temperature, streaming and system prompt (``templates.DEV_SYSTEM_PROMPTS``). Active days
+    follow Beta probabilities with means ``p.p_active_weekday`` / ``p.p_active_weekend``; an
+    active day has ``Poisson(p.requests_mean * intensity)`` requests (halved at weekends) in
+    sessions of about 5 at ``WORK_HOURS`` local time. The IP is the cloud box with
+    ``p.p_cloud_ip``, the office on weekdays 08:30-18:30 local (65 %), else home. Content kinds
+    follow ``p.mix``; ``tool_use`` requests carry the task's tool schemas. Output tokens are
+    lognormal (median 450 coding, 90 tool use, 300 chat; sigma 0.7); requests in a session are
+    ``20 + out / 40`` s plus a lognormal pause (median 90 s) apart.
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     cs, w = countries(world, CASUAL_COUNTRY_WEIGHTS)
     accounts, rows = [], []
     clouds = ("cloud:amazon", "cloud:google", "cloud:microsoft", "cloud:digitalocean")
@@ -207,6 +274,39 @@ def _ticket_text(world: World, rng: np.random.Generator) -> str:
 
 # ------------------------------------------------------------------------------------
 def gen_enterprise(world: World, p: P.EnterpriseParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:enterprise``: a verified organisation's templated automation.
+
+    For each of ``p.n_orgs`` organisations: ``p.accounts_at(world.scale)`` accounts sharing
+    one ``org_id``, email domain, payment fingerprint, ``verified_org`` verification and
+    ``p.n_egress_ips`` egress IPs of ``p.cloud`` (US). The first ``p.legacy_completion_share`` of
+    them use the legacy completion API (``prompt``, ``okhttp`` user agent), the rest ``messages``.
+    Volume is ``max(40, p.requests_per_day * scale) / p.n_orgs`` requests a day (0.55x at
+    weekends), split across accounts by a Dirichlet(3) draw, round the clock with a
+    business-hours bump at UTC-4. Each request wraps a real ``benign_chat`` first turn
+    (preferring ShareGPT / AlpacaEval over HH-RLHF, cut to 1500 chars) in one of
+    ``templates.ENTERPRISE_TEMPLATES`` (85 % the account's main one); ``ticket_triage`` runs on the
+    mini model, the others on the old model (no new-model adoption). Temperature 0, no
+    streaming, output lognormal around the template's ``out_median`` (sigma 0.35).
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     accounts, rows = [], []
     n_acc = p.accounts_at(world.scale)
     for _org in range(p.n_orgs):
@@ -256,6 +356,38 @@ def gen_enterprise(world: World, p: P.EnterpriseParams, rng: np.random.Generator
 
 # ------------------------------------------------------------------------------------
 def gen_coding_agent(world: World, p: P.CodingAgentParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:coding_agent``: a coding-agent product's multi-step agent runs.
+
+    One organisation (``startup`` verification, one card, one domain, billing US) with
+    ``p.accounts_at(world.scale)`` accounts of 3 keys each; the first account carries 85 % of
+    the runs when there are several. Runs per day are ``Poisson(max(5, p.steps_per_day * scale / p.steps_mean))``,
+    started at ``GLOBAL_PRODUCT_HOURS`` (UTC) from ``p.n_egress_ips`` IPs of ``p.cloud``. A run
+    is a real ``coding`` (80 %) or ``tool_use`` task under ``templates.CODING_AGENT_SYSTEM`` with
+    ``templates.CODING_AGENT_TOOLS``, ``min(p.max_steps, Geometric(1 / p.steps_mean))`` steps
+    built by ``sessions.agent_loop`` (history grows each step), one model per run
+    (``p.adoption``), ``max_tokens`` 8192, temperature 0.2, streaming. Output tokens are
+    lognormal (median 120, 260 on the last step; sigma 0.6); steps are ``out / 60 + 1`` s plus a
+    lognormal pause (median 8 s) apart.
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     org, domain, card = new_org_id(rng), company_domain(rng), new_card(rng)
     egress = world.ips(p.cloud, p.n_egress_ips, rng)
     n_acc = p.accounts_at(world.scale)
@@ -297,6 +429,41 @@ _RESEARCH_DOMAINS = (("cmu.edu", "US", -4), ("ed.ac.uk", "GB", 1), ("ethz.ch", "
 
 
 def gen_eval_harness(world: World, p: P.EvalHarnessParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:eval_harness``: researchers each running one benchmark in a burst.
+
+    Per account: a research / university domain with its country and UTC offset, one
+    datacenter or cloud IP, ``research`` (60 %) or ``edu`` verification. The benchmark is GSM8K
+    (65 % when ``maths`` is loaded; few-shot from three real reference solutions) or coding
+    (``coding``, else ``tool_use`` prompts), wrapped in ``templates.EVAL_MATH_TEMPLATES`` /
+    ``EVAL_CODE_TEMPLATES``. ``max(60, round(U(p.items_range) * min(1, sqrt(scale))))`` items (at
+    most the pool size, without replacement) are sent over ``U(p.burst_hours)`` hours at
+    temperature 0, no streaming, ``max_tokens`` 1024 (maths) / 2048. With
+    ``p.new_model_first`` the first account runs on the new model 3-18 h after its release;
+    the others run on a random day between 09:00 and 17:00 local time on the old (2/3) or mini
+    (1/3) model. 4-11 trial requests come in the 3 h starting one day before the run. Output
+    tokens are lognormal (median 190 maths, 260 code; sigma 0.5).
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+        ValueError: neither ``coding`` nor ``tool_use`` prompts are loaded when a coding
+            benchmark is drawn (numpy cannot sample from an empty pool).
+    """
     accounts, rows = [], []
     for i in range(p.accounts_at(world.scale)):
         domain, cc, off = _RESEARCH_DOMAINS[int(rng.integers(len(_RESEARCH_DOMAINS)))]
@@ -346,6 +513,41 @@ def gen_eval_harness(world: World, p: P.EvalHarnessParams, rng: np.random.Genera
 
 # ------------------------------------------------------------------------------------
 def gen_campus(world: World, p: P.CampusParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:campus``: students of one university behind one campus NAT.
+
+    A NAT pool of ``p.n_nat_ips`` residential IPs in one /24 of ``p.country`` (fixed UTC-5),
+    one course ``org_id`` (shared by 60 % of students), signups within one week 18-30 days
+    before the window, ``p.domain`` email and ``edu`` verification. Students use the course's
+    pinned SDK (40 %; ``max_tokens`` 1024, no streaming) or a browser (two shared lab user agents
+    or their own; 4096, streaming), temperature 1.0. Two deadline days raise activity (2.2x) and
+    volume (1.5x) on the day and the day before, with evening hours weighted 2.5x
+    (``STUDENT_HOURS``). On campus (weekdays 08:00-19:00 local, ``p.p_on_campus``) requests come
+    from the NAT pool, else from the student's home IP. Content follows ``p.mix``: chat as real
+    multi-turn conversations (at most 4 turns), other kinds prefixed with
+    ``templates.STUDENT_PREFIXES``. Output tokens use the real reply length or lognormal
+    (median 380); turns are ``out / 45`` s plus a lognormal pause (median 70 s) apart.
+
+    Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
+    not fitted to data; the prompt texts are real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+        ValueError: ``world.days < 4`` (two distinct deadline days are drawn from days 2 to
+            ``days - 1``).
+    """
     off = -5.0
     base = world.ips("residential", 1, rng, p.country)[0]
     nat = [base] + world.same_prefix(base, max(0, p.n_nat_ips - 1), rng)

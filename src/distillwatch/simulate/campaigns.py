@@ -88,10 +88,23 @@ class _IpTokens:
         self.specs: list[tuple[str, str | None]] = []
 
     def new(self, kind: str, country: str | None) -> int:
+        """Register one future address of ``kind`` (optionally in ``country``).
+
+        Returns:
+            An integer token to put in a row's ``client_ip`` until ``resolve`` replaces it.
+        """
         self.specs.append((kind, country))
         return len(self.specs) - 1
 
     def resolve(self, world: World, rng: np.random.Generator, rows: list[dict]) -> None:
+        """Draw every registered address and replace the integer tokens in ``rows``.
+
+        Addresses are drawn with ``World.ips`` once per ``(kind, country)`` group, groups in sorted
+        order (so the draws are deterministic). Rows are modified in place.
+
+        Raises:
+            IntelError: a kind cannot be served in any country.
+        """
         groups: dict[tuple[str, str | None], list[int]] = {}
         for i, spec in enumerate(self.specs):
             groups.setdefault(spec, []).append(i)
@@ -106,6 +119,42 @@ class _IpTokens:
 
 
 def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: str):
+    """Generate ``attack:hydra``: many light accounts over rotating residential proxies.
+
+    ``p.accounts_at(world.scale)`` accounts in ``p.n_waves`` waves spread over the window;
+    a wave's accounts are created within 3 h, from 10-36 h before it starts, and each account
+    starts within 12 h of its wave and lives ``U(p.lifespan_days)`` days. Identity: a billing country from
+    ``p.proxy_countries``, a residential signup IP there, one of
+    ``max(3, round(n * p.cards_per_account))`` cards (Zipf-reused), free mail or one of two
+    throwaway domains, ``email`` / ``none`` verification. On an active day (``p.p_active_day``)
+    an account sends ``Poisson(U(p.daily_rate))`` requests (pro rata on partial days), a share
+    ``p.operator_hours_share`` of them in ``WORK_HOURS`` at UTC+``p.operator_offset_h``. Tasks
+    follow ``p.mix`` (kinds without prompts dropped), wrapped in ``HYDRA_SYSTEM`` / ``HYDRA_TASK``
+    / ``HYDRA_AGENT``; agentic tasks span several requests with tools. With ``p.p_new_ip`` a
+    request gets a new residential (or, ``p.mobile_proxy_share``, mobile) IP, 60 % in the
+    billing country; addresses are drawn in bulk at the end. One user agent, ``p.max_tokens``,
+    ``p.temperature``, no streaming; output lognormal (median 2800 tokens, 900 agentic; sigma
+    0.5); requests ``out / 50 + U(5, 40)`` s apart; model per task via ``p.adoption``.
+
+    Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
+    the project's own text (``wrappers.py``), the content inside is real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     n = p.accounts_at(world.scale)
     pc_names = [c for c, _ in p.proxy_countries]
     pc_w = np.array([w for _, w in p.proxy_countries], float)
@@ -175,6 +224,37 @@ def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: st
 
 # ------------------------------------------------------------------------------------
 def gen_cot_harvest(world: World, p: P.CotHarvestParams, rng: np.random.Generator, name: str):
+    """Generate ``attack:cot_harvest``: chain-of-thought and rubric harvest in lockstep.
+
+    ``p.accounts_at(world.scale)`` accounts created within 3 days of each other, from 12-20
+    days before the window, sharing ``max(2, n // 4)`` cards and ``p.n_vpn_ips`` VPN plus ``p.n_dc_ips`` datacenter
+    exit IPs. Each day (skipped with ``p.p_skip_day``), in each UTC session of ``p.sessions_utc``
+    (start jittered by +-3 min), the accounts take turns round-robin every
+    ``p.per_account_cadence_s / n`` seconds (N(0, 1.5 s) jitter), each mostly from its own exit
+    (80 %). A request is rubric grading of a real reference answer (``p.rubric_share``, when the
+    prompt has one) or a ``COT`` wrapper around a real prompt of ``p.mix`` (agentic kinds sent
+    as coding). User agents and temperatures alternate by account; ``p.max_tokens``, no
+    streaming; output lognormal (median 950 tokens, sigma 0.5); model via ``p.adoption``.
+
+    Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
+    the project's own text (``wrappers.py``), the content inside is real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     n = p.accounts_at(world.scale)
     exits = world.ips("vpn", p.n_vpn_ips, rng) + world.ips("datacenter", p.n_dc_ips, rng)
     cards = [new_card(rng) for _ in range(max(2, n // 4))]
@@ -221,6 +301,38 @@ def gen_cot_harvest(world: World, p: P.CotHarvestParams, rng: np.random.Generato
 
 # ------------------------------------------------------------------------------------
 def gen_careful_ring(world: World, p: P.CarefulRingParams, rng: np.random.Generator, name: str):
+    """Generate ``attack:careful_ring``: a ring linkable only by content and co-activity.
+
+    ``p.accounts_at(world.scale)`` accounts, each with a unique card, a unique company
+    domain (its email domain 70 % of the time), its own ``org_id``, 1-2 keys, an age of 60-400
+    days, and one sticky residential IP in its billing country (``p.countries`` with
+    residential ranges, round-robin). Clients vary per account (SDK 70 % / browser user agent,
+    ``max_tokens`` 4096-12000, temperature 0.3-1.0, streaming 50 %). On an active day
+    (``p.p_active_day``, halved at weekends) it sends ``Poisson(p.requests_mean * U(0.7, 1.3))``
+    requests inside the team's shifts ``p.shifts_local`` at UTC+``p.team_offset_h``. Tasks follow
+    ``p.mix`` inside the humanised ``CAREFUL`` wrapper family; output lognormal (median 1800
+    tokens, 700 agentic; sigma 0.5); requests ``out / 50`` s plus a lognormal pause (median 30 s)
+    apart; model via ``p.adoption``.
+
+    Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
+    the project's own text (``wrappers.py``), the content inside is real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     n = p.accounts_at(world.scale)
     mix = _available_mix(world, p.mix)
     ok = set(world.intel.countries_with_residential())
@@ -276,6 +388,38 @@ def gen_careful_ring(world: World, p: P.CarefulRingParams, rng: np.random.Genera
 
 # ------------------------------------------------------------------------------------
 def gen_reseller(world: World, p: P.ResellerParams, rng: np.random.Generator, name: str):
+    """Generate ``attack:reseller``: a relay mixing customers' chat with extraction traffic.
+
+    ``p.accounts_at(world.scale)`` accounts of one ``startup`` organisation (one domain, two
+    cards, billing SG / HK / US / GB, 2-4 keys each, created 90-400 days before the window),
+    sending ``Poisson(p.requests_per_account_day)`` requests a day round the clock
+    (``GLOBAL_PRODUCT_HOURS``, UTC) through ``p.n_egress_ips`` IPs of ``p.clouds`` with one user
+    agent. A share ``p.extraction_share`` of requests starts an extraction task (coding, maths,
+    agentic, chat inside ``DATAGEN`` 70 % / ``COT`` 30 %; ``max_tokens`` 16000 or 8192,
+    temperature 0.7, output lognormal median 2200 tokens, model via ``p.extraction_adoption``);
+    the rest relay the last turn of a real chat (up to 3 turns, history included) with the
+    customer's own parameters, the real reply length as output and model via ``p.adoption`` /
+    ``p.p_mini``.
+
+    Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
+    the project's own text (``wrappers.py``), the content inside is real corpus rows.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+    """
     n = p.accounts_at(world.scale)
     cc = _choice(rng, ("SG", "HK", "US", "GB"))
     org, domain = new_org_id(rng), company_domain(rng)

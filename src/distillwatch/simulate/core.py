@@ -64,6 +64,7 @@ class SimulationSummary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary as nested plain dicts and lists (``dataclasses.asdict``)."""
         return dataclasses.asdict(self)
 
 

@@ -36,6 +36,10 @@ class ArchetypeParams:
     p_mini: float = 0.0
 
     def accounts_at(self, scale: float) -> int:
+        """Number of accounts at ``scale``: ``max(min_accounts, round(n_accounts * scale))``.
+
+        Python's ``round`` (half to even) is used.
+        """
         return max(self.min_accounts, int(round(self.n_accounts * scale)))
 
 

@@ -69,6 +69,11 @@ _TLDS = (".com", ".com", ".com", ".io", ".io", ".ai", ".dev", ".co", ".net", ".a
 
 
 def company_domain(rng: np.random.Generator) -> str:
+    """A made-up company email domain such as ``bluelabs.io`` or ``iron-forge.ai``.
+
+    Two words from the module's word lists (a hyphen between them 20 % of the time) and a TLD;
+    the lists are the project's own, so a result may or may not exist as a real domain.
+    """
     a = _WORDS_A[int(rng.integers(len(_WORDS_A)))]
     b = _WORDS_B[int(rng.integers(len(_WORDS_B)))]
     sep = "-" if rng.random() < 0.2 else ""
@@ -76,6 +81,11 @@ def company_domain(rng: np.random.Generator) -> str:
 
 
 def personal_mail(rng: np.random.Generator, country: str) -> str:
+    """A free-mail domain for a user in ``country`` (ISO 3166-1 alpha-2).
+
+    A national provider from ``COUNTRY_MAIL`` 35 % of the time when the country has one, else
+    one of ``FREE_MAIL`` (Gmail weighted 4 of 9). Shares are the project's rough choice.
+    """
     local = COUNTRY_MAIL.get(country)
     if local and rng.random() < 0.35:
         return local[int(rng.integers(len(local)))]
@@ -83,6 +93,11 @@ def personal_mail(rng: np.random.Generator, country: str) -> str:
 
 
 def utc_offset(rng: np.random.Generator, country: str) -> float:
+    """A UTC offset in hours (e.g. ``-4.0``, ``5.5``) for a user in ``country``.
+
+    Drawn from the late-April (daylight-saving) offsets of ``COUNTRY_TZ`` with its rough
+    population weights (the project's estimate); ``0.0`` for a country not listed.
+    """
     opts = COUNTRY_TZ.get(country, ((0.0, 1.0),))
     w = np.array([o[1] for o in opts], float)
     return float(opts[int(rng.choice(len(opts), p=w / w.sum()))][0])
@@ -117,26 +132,32 @@ _ALNUM = np.array(list(string.ascii_letters + string.digits))
 
 
 def hex_id(rng: np.random.Generator, prefix: str, n_hex: int = 16) -> str:
+    """``prefix`` followed by ``n_hex`` random lowercase hex digits (``4 * n_hex`` bits)."""
     return prefix + rng.bytes((n_hex + 1) // 2).hex()[:n_hex]
 
 
 def alnum_id(rng: np.random.Generator, prefix: str, n: int = 16) -> str:
+    """``prefix`` followed by ``n`` random ASCII letters and digits (62 symbols)."""
     return prefix + "".join(_ALNUM[rng.integers(len(_ALNUM), size=n)])
 
 
 def new_account_id(rng: np.random.Generator) -> str:
+    """A new account id: ``acct_`` and 16 hex digits (64 random bits), the same for every archetype."""
     return hex_id(rng, "acct_", 16)
 
 
 def new_key_id(rng: np.random.Generator) -> str:
+    """A new API key id: ``key_`` and 12 hex digits (48 random bits)."""
     return hex_id(rng, "key_", 12)
 
 
 def new_org_id(rng: np.random.Generator) -> str:
+    """A new organisation id: ``org-`` and 20 random letters and digits."""
     return alnum_id(rng, "org-", 20)
 
 
 def new_card(rng: np.random.Generator) -> str:
+    """A new payment fingerprint: ``pmfp_`` and 16 random letters and digits (opaque, no card data)."""
     return alnum_id(rng, "pmfp_", 16)
 
 
@@ -148,6 +169,11 @@ def _pick(rng: np.random.Generator, seq: Sequence[Any]) -> Any:
 
 
 def browser_ua(rng: np.random.Generator) -> str:
+    """A desktop browser user agent: Chrome 120-125, Edge, Firefox 122-126 or Safari 17.
+
+    Follows the browsers' published user-agent formats on Windows, macOS and Linux; the version
+    ranges (early 2024) and the mix (Chrome-heavy) are the project's choice.
+    """
     chrome = int(rng.integers(120, 126))
     ff = int(rng.integers(122, 127))
     saf = _pick(rng, ("17.3.1", "17.4", "17.4.1", "17.2.1"))
@@ -168,6 +194,11 @@ def browser_ua(rng: np.random.Generator) -> str:
 
 
 def mobile_ua(rng: np.random.Generator) -> str:
+    """A mobile user agent: iOS Safari, Android Chrome, a chat app or Android's Dalvik client.
+
+    The app names (``Chatly``, ``AskPal``, ``Mindful AI``) are invented; the browser and Dalvik
+    strings follow the real formats.
+    """
     ios = _pick(rng, ("17_4_1", "17_4", "17_3_1", "16_7_7"))
     android = int(rng.integers(12, 15))
     app = _pick(rng, ("Chatly", "AskPal", "Mindful AI"))
@@ -215,6 +246,16 @@ class Adoption:
     ramp_h: float = 48.0
 
     def p_new(self, t: np.ndarray, release: float) -> np.ndarray:
+        """Probability that a request at time ``t`` goes to the new model.
+
+        Args:
+            t: UTC epoch seconds (scalar or array).
+            release: the new model's release time, UTC epoch seconds.
+
+        Returns:
+            Array shaped like ``t``: ``share * (1 - exp(-dt / ramp_h))`` with ``dt`` the hours since
+            ``release + lag_h``, and 0 before that.
+        """
         dt = (np.asarray(t, float) - release) / HOUR - self.lag_h
         ramp = 1.0 - np.exp(-np.clip(dt, 0, None) / max(self.ramp_h, 1e-6))
         return np.where(dt >= 0, self.share * ramp, 0.0)
@@ -245,6 +286,22 @@ class WorldParams:
 
 @dataclass
 class Account:
+    """One simulated account and its ground truth.
+
+    Attributes:
+        account_id: ``acct_`` plus 16 hex digits.
+        archetype: scenario name, e.g. ``attack:hydra`` (the ``campaign`` column of ``truth.csv``).
+        label: ``benign`` or ``attack``.
+        created_at: signup time, UTC epoch seconds.
+        email_domain: domain of the signup email.
+        payment_fingerprint: opaque card fingerprint, or None (no card on file).
+        billing_country: ISO 3166-1 alpha-2 code.
+        org_id: organisation id, or None.
+        verification: ``none``, ``email``, ``startup``, ``verified_org``, ``research`` or ``edu``.
+        signup_ip: the IP the account signed up from.
+        api_keys: ids of the account's API keys.
+    """
+
     account_id: str
     archetype: str
     label: str
@@ -258,6 +315,11 @@ class Account:
     api_keys: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
+        """The account's row of ``accounts.jsonl`` (``docs/input-format.md``).
+
+        ``created_at`` is RFC 3339 UTC with milliseconds; ``archetype``, ``label`` and ``api_keys``
+        are left out (the label goes to ``truth.csv`` only).
+        """
         return {
             "account_id": self.account_id,
             "created_at": iso(self.created_at),
@@ -271,12 +333,26 @@ class Account:
 
 
 def iso(t: float) -> str:
+    """Format UTC epoch seconds as RFC 3339 with milliseconds and ``Z``.
+
+    Example: ``iso(0.5)`` is ``"1970-01-01T00:00:00.500Z"``; ``t`` is rounded to the millisecond.
+
+    Raises:
+        OverflowError, OSError, ValueError: ``t`` is outside the range ``datetime`` supports.
+    """
     ms = int(round(t * 1000))
     dt = datetime.fromtimestamp(ms // 1000, tz=timezone.utc)
     return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
 def parse_time(s: str) -> float:
+    """Parse an ISO 8601 / RFC 3339 time (``Z`` allowed) into UTC epoch seconds.
+
+    A string without an offset is read as the machine's local time (``datetime.astimezone``).
+
+    Raises:
+        ValueError: ``s`` is not an ISO 8601 time (``datetime.fromisoformat``).
+    """
     return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
 
 
@@ -284,6 +360,11 @@ def parse_time(s: str) -> float:
 # tokens
 # ------------------------------------------------------------------------------------
 def tools_chars(tools: list[dict] | None) -> int:
+    """Size of the tool schemas as compact JSON (``orjson``), in UTF-8 bytes; 0 for None or [].
+
+    Raises:
+        orjson.JSONEncodeError: ``tools`` is not JSON-serialisable.
+    """
     return len(orjson.dumps(tools)) if tools else 0
 
 
@@ -299,6 +380,13 @@ def estimate_input_tokens(messages: list[dict] | None, prompt: str | None, tools
 
 
 def lognormal_tokens(rng: np.random.Generator, median: float, sigma: float, cap: int, floor: int = 1) -> int:
+    """A token count ``median * exp(sigma * N(0, 1))``, rounded and clipped to ``[floor, cap]``.
+
+    Args:
+        rng: one standard-normal draw is taken from it.
+        median: median in tokens; sigma: standard deviation of the log (dimensionless).
+        cap, floor: bounds in tokens (``cap`` is usually the request's ``max_tokens``).
+    """
     return int(min(cap, max(floor, round(median * math.exp(sigma * rng.standard_normal())))))
 
 
@@ -318,13 +406,19 @@ class World:
 
     @property
     def t1(self) -> float:
+        """End of the window (exclusive), UTC epoch seconds: ``t0 + days * 86400``."""
         return self.t0 + self.days * DAY
 
     @property
     def release(self) -> float:
+        """Release time of the new model, UTC epoch seconds: ``t0 + release_at_day`` days."""
         return self.t0 + self.params.release_at_day * DAY
 
     def releases(self) -> list[dict[str, str]]:
+        """The rows of ``releases.jsonl``: ``{model, released_at}`` for the old, mini and new model.
+
+        The old and mini models carry ``params.old_released`` as given; the new one ``iso(release)``.
+        """
         p = self.params
         return [
             {"model": p.old_model, "released_at": p.old_released},
@@ -333,6 +427,7 @@ class World:
         ]
 
     def in_window(self, t: np.ndarray) -> np.ndarray:
+        """Boolean mask shaped like ``t`` (UTC epoch seconds): ``t0 <= t < t1``."""
         t = np.asarray(t, float)
         return (t >= self.t0) & (t < self.t1)
 
@@ -341,6 +436,7 @@ class World:
         return self.t0 + day * DAY - offset_h * HOUR
 
     def weekday(self, day: int) -> int:
+        """Weekday of window day ``day`` (0-based), Monday 0 to Sunday 6, taken at 12:00 UTC."""
         return datetime.fromtimestamp(self.t0 + day * DAY + 12 * HOUR, tz=timezone.utc).weekday()
 
     # ---- models ------------------------------------------------------------------
@@ -351,6 +447,11 @@ class World:
         return [self.model_at(rng, float(x), adoption, p_mini) for x in np.atleast_1d(t)]
 
     def model_at(self, rng: np.random.Generator, t: float, adoption: Adoption, p_mini: float = 0.0) -> str:
+        """The model of one request at ``t`` (UTC epoch seconds).
+
+        The new model with the ``adoption`` probability (as ``Adoption.p_new``), else the mini model
+        with ``p_mini``, else the old model. Always takes exactly two uniform draws from ``rng``.
+        """
         dt = (t - self.release) / HOUR - adoption.lag_h
         p_new = adoption.share * (1.0 - math.exp(-dt / max(adoption.ramp_h, 1e-6))) if dt >= 0 else 0.0
         u, v = rng.random(), rng.random()
@@ -367,10 +468,31 @@ class World:
         raise RuntimeError("corpora are empty")
 
     def has(self, kind: str) -> bool:
+        """Whether the corpora hold at least one prompt of ``kind``.
+
+        Raises:
+            KeyError: ``kind`` is not one of ``corpora.KINDS``.
+        """
         return bool(self.corpora.kind(kind))
 
     # ---- IPs ---------------------------------------------------------------------
     def ips(self, kind: str, n: int, rng: np.random.Generator, country: str | None = None) -> list[str]:
+        """``n`` IPv4 addresses of ``kind`` from the IP intelligence (``IntelDB.sample_ips``).
+
+        Args:
+            kind: ``residential``, ``mobile``, ``datacenter``, ``cloud``, ``cloud:<provider>``,
+                ``vpn`` or ``tor``.
+            n: number of addresses; ``n <= 0`` gives ``[]`` without drawing.
+            rng: the archetype's generator.
+            country: ISO 3166-1 alpha-2 code to prefer; when no range of ``kind`` is in that
+                country, any country is used.
+
+        Returns:
+            ``n`` dotted-quad strings (drawn with replacement).
+
+        Raises:
+            IntelError: unknown kind, or no loaded range serves ``kind`` in any country.
+        """
         if n <= 0:
             return []
         if country is not None:
@@ -381,6 +503,11 @@ class World:
         return list(self.intel.sample_ips(kind, n, rng))
 
     def same_prefix(self, ip: str, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` addresses in the same /24 (IPv4) or /48 (IPv6) as ``ip`` (``IntelDB.same_prefix_ips``).
+
+        Raises:
+            IntelError: ``ip`` is not an IP address or network. ValueError: ``n < 0``.
+        """
         return list(self.intel.same_prefix_ips(ip, n, rng))
 
 

@@ -68,6 +68,11 @@ class WrapperFamily:
         return fill(self.templates[i]).strip()
 
     def slot_names(self) -> set[str]:
+        """Every ``{slot}`` name used in the templates or in any slot value.
+
+        Includes the verbatim fields (``content``, ``question``, ``response``, ...), which have no
+        entry in ``slots``.
+        """
         names: set[str] = set()
         for t in self.templates + tuple(v for vs in self.slots.values() for v in vs):
             names |= set(_SLOT.findall(t))
