@@ -7,7 +7,6 @@ not met), 2 usage or input error (message names the file, line and field where o
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -59,6 +58,9 @@ def _print_scan_summary(res) -> None:
     s = res.summary
     out_console.print(f"rows read {s['rows_read']:,} = scored {s['rows_scored']:,} + quarantined "
                       f"{s['rows_quarantined']:,} ({'reconciled' if s['reconciles'] else 'NOT RECONCILED'})")
+    for f in s["files"][1:]:
+        out_console.print(f"  {f['file']}: {f['rows_read']:,} rows read = {f['rows_accepted']:,} accepted + "
+                          f"{f['rows_quarantined']:,} quarantined")
     out_console.print(f"accounts {s['accounts']:,}: ban {s['tiers']['ban']:,}, review {s['tiers']['review']:,}, "
                       f"clear {s['tiers']['clear']:,}; campaigns {s['campaigns']}; "
                       f"total {s['timings_s'].get('total', 0):.1f} s")
@@ -207,6 +209,20 @@ def list_signals(markdown: bool = typer.Option(False, "--markdown", help="Print 
     for sid, cls in SIGNALS.items():
         t.add_row(sid, cls.scope, cls.family, cls.description())
     out_console.print(t)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from distillwatch import __version__
+
+        print(f"distillwatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """distillwatch: find, link and explain distillation campaigns in LLM API request logs."""
 
 
 def main() -> None:

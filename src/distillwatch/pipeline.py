@@ -11,7 +11,6 @@ signals (:mod:`distillwatch.features.request_features`) -> per-account features 
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -88,59 +87,115 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
     from distillwatch.intel import load_intel
 
     lp, sp = link_params or LinkParams(), score_params or ScoreParams()
-    eng = get_engine(engine, memory_limit=memory_limit)
+    if out:
+        _prepare_out(Path(out))
+    try:
+        eng = get_engine(engine, memory_limit=memory_limit)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
 
-    def stage(name):
-        if progress:
-            progress(name)
-        return _Timer(timings, name)
+    try:
+        def stage(name):
+            if progress:
+                progress(name)
+            return _Timer(timings, name)
 
-    with stage("ingest"):
-        ing: list[IngestResult] = [read_requests(eng, requests)]
-        if accounts:
-            ing.append(read_accounts(eng, accounts))
-        if releases:
-            ing.append(read_releases(eng, releases))
-    if ing[0].rows_accepted == 0:
-        raise InputError(f"{requests}: no valid request rows ({ing[0].rows_read} read, all quarantined; "
-                         f"first reason: {ing[0].quarantine[0]['reason'] if ing[0].quarantine else 'n/a'})")
-    with stage("ip_intel"):
-        intel = load_intel(intel_dir)
-        n_ips = add_ip_intel(eng, intel)
-    with stage("request_signals"):
-        build_request_features(eng)
-    with stage("account_features"):
-        feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
-    with stage("account_signals"):
-        _, own_hits = account_signal_hits(feats)
-        feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
-    with stage("linking"):
-        edges = build_artifacts(eng, bool(accounts), lp)
-        comm = communities(edges, lp)
-    with stage("campaigns"):
-        groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
-        _decide_campaigns(groups, feats, sp)
-    with stage("scoring"):
-        acc = _score_accounts(feats, own_hits, groups, sp)
-        campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
-    summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups)
-    result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
-    if out:
-        with stage("outputs"):
-            from distillwatch.report.writer import write_outputs
+        ing: list[IngestResult] = []
+        try:
+            with stage("ingest"):
+                ing.append(read_requests(eng, requests))
+                if accounts:
+                    ing.append(read_accounts(eng, accounts))
+                if releases:
+                    ing.append(read_releases(eng, releases))
+            for r, what in zip(ing, ("request", "account", "release")):
+                if r.rows_accepted == 0:
+                    first = r.quarantine[0] if r.quarantine else None
+                    why = (f"first problem: line {first['line']}: {first['reason']}" if first else "the file has no rows")
+                    hint = " (JSON Lines expected: one JSON object per line)" if what != "account" else ""
+                    raise InputError(f"{r.file}: no valid {what} rows ({r.rows_read} read, {len(r.quarantine)} "
+                                     f"quarantined; {why}){hint}")
+        except InputError as exc:
+            if out:
+                _write_failure(Path(out), ing, exc)
+            raise
+        with stage("ip_intel"):
+            intel = load_intel(intel_dir)
+            n_ips = add_ip_intel(eng, intel)
+        with stage("request_signals"):
+            build_request_features(eng)
+        with stage("account_features"):
+            feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
+        with stage("account_signals"):
+            _, own_hits = account_signal_hits(feats)
+            feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
+        with stage("linking"):
+            edges = build_artifacts(eng, bool(accounts), lp)
+            comm = communities(edges, lp)
+        with stage("campaigns"):
+            groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
+            _decide_campaigns(groups, feats, sp)
+        with stage("scoring"):
+            acc = _score_accounts(feats, own_hits, groups, sp)
+            campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
+        summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups)
+        result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
+        if out:
+            with stage("outputs"):
+                from distillwatch.report.writer import write_outputs
 
-            write_outputs(result, eng, ing, write_report=write_report)
-        summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
-        summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
-        from distillwatch.report.writer import write_summary
+                write_outputs(result, eng, ing, write_report=write_report)
+            summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
+            summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
+            from distillwatch.report.writer import write_summary
 
-        write_summary(result)
-    else:
-        summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
-    eng.close()
-    return result
+            write_summary(result)
+        else:
+            summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
+        return result
+    finally:
+        eng.close()
+
+
+OUTPUT_FILES = ("accounts.csv", "campaigns.json", "explanations.jsonl", "quarantine.jsonl", "summary.json",
+                "report.md", "report.html", "evaluation.json")
+"""Files a scan (and ``evaluate``) write into the output directory; a new scan removes old copies first."""
+
+
+def _prepare_out(out: Path) -> None:
+    """Create ``out``, check it is a writable directory, and remove a previous run's outputs.
+
+    Raises:
+        InputError: ``out`` is a file or cannot be written.
+    """
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: --out must be a directory, and this is a file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".distillwatch-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+        for name in OUTPUT_FILES:
+            (out / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: output directory is not writable: {exc.strerror or exc}") from exc
+
+
+def _write_failure(out: Path, ing: list[IngestResult], exc: Exception) -> None:
+    """On a failed run, still write ``quarantine.jsonl`` and a ``summary.json`` that records the error."""
+    import orjson
+
+    with open(out / "quarantine.jsonl", "wb") as fh:
+        for r in ing:
+            for q in r.quarantine:
+                fh.write(orjson.dumps(q) + b"\n")
+    files = [{"file": r.file, "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
+              "rows_quarantined": len(r.quarantine), "reconciles": r.rows_read == r.rows_accepted + len(r.quarantine)}
+             for r in ing]
+    (out / "summary.json").write_bytes(orjson.dumps({"distillwatch_version": __version__, "error": str(exc),
+                                                     "files": files}, option=orjson.OPT_INDENT_2))
 
 
 class _Timer:
@@ -294,6 +349,8 @@ def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts
         "hub_limit_accounts": edges.attrs.get("hub_limit"),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "data_versions": {"intel_source": getattr(intel, "source", None),
+                          "intel_description": (f"directory {intel.source}" if intel.source != "none" else
+                                                "built-in table of published ranges (no IP data directory found)"),
                           "intel_files": getattr(intel, "versions", {}),
                           "intel_attributions": list(getattr(intel, "attributions", []))},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from typing import Any
 
@@ -17,7 +18,8 @@ class DuckDBEngine(Engine):
 
     Args:
         path: database file, or ``":memory:"`` (default).
-        memory_limit: DuckDB ``memory_limit`` setting, e.g. ``"8GB"``; ``None`` keeps DuckDB's default
+        memory_limit: DuckDB ``memory_limit`` setting, e.g. ``"8GB"`` (checked by
+            :func:`parse_memory_limit`, which raises ``ValueError``); ``None`` keeps DuckDB's default
             (80 % of RAM). Work beyond the cap spills to ``temp_directory``.
         threads: worker threads; ``None`` means all cores.
         temp_directory: where spilled data goes; defaults to a fresh temporary folder.
@@ -31,16 +33,19 @@ class DuckDBEngine(Engine):
                  temp_directory: str | None = None):
         super().__init__()
         self.path, self.memory_limit, self.threads, self.temp_directory = path, memory_limit, threads, temp_directory
+        limit = parse_memory_limit(memory_limit) if memory_limit else None
         self.con = duckdb.connect(path)
         self.con.execute("SET TimeZone='UTC'")
         self.con.execute("SET enable_progress_bar=false")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit='{memory_limit}'")
+        if limit:
+            self.con.execute(f"SET memory_limit='{limit}'")
         if threads:
             self.con.execute(f"SET threads={int(threads)}")
+        self._own_tmp = temp_directory is None
         tmp = temp_directory or tempfile.mkdtemp(prefix="distillwatch-spill-")
         os.makedirs(tmp, exist_ok=True)
-        self.con.execute(f"SET temp_directory='{tmp}'")
+        self._tmp = tmp
+        self.con.execute("SET temp_directory='" + tmp.replace("'", "''") + "'")
 
     def _execute(self, sql: str, params: list[Any] | None) -> None:
         self.con.execute(sql, params or [])
@@ -56,5 +61,31 @@ class DuckDBEngine(Engine):
         self.con.unregister(f"__arrow_{name}")
 
     def close(self) -> None:
-        """Close the DuckDB connection (tables of an in-memory database are gone afterwards)."""
+        """Close the DuckDB connection and remove the spill folder this engine created."""
         self.con.close()
+        if self._own_tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+MIN_MEMORY_BYTES = 64 * 1024 ** 2
+"""Smallest accepted ``memory_limit`` (64 MiB): below it DuckDB cannot run the pipeline at all."""
+
+
+def parse_memory_limit(text: str) -> str:
+    """Validate a memory limit such as ``"8GB"``, ``"512MiB"`` or ``"1.5 GB"`` and return DuckDB's spelling.
+
+    Units: KB, MB, GB, TB (powers of 1000) and KiB, MiB, GiB, TiB (powers of 1024), case-insensitive.
+
+    Raises:
+        ValueError: not a positive size with a unit, or below :data:`MIN_MEMORY_BYTES`.
+    """
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]i?b)\s*", str(text), re.IGNORECASE)
+    if not m:
+        raise ValueError(f"memory limit {text!r}: expected a size such as 8GB or 512MiB")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    scale = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2 ** 10, "mib": 2 ** 20, "gib": 2 ** 30, "tib": 2 ** 40}
+    if value * scale[unit] < MIN_MEMORY_BYTES:
+        raise ValueError(f"memory limit {text!r} is below the 64 MiB minimum")
+    return f"{m.group(1)}{m.group(2).upper().replace('IB', 'iB')}"

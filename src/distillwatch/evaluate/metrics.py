@@ -20,7 +20,20 @@ from pathlib import Path
 import pandas as pd
 
 from distillwatch.errors import InputError
-from distillwatch.report.writer import load_results
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    """Read a CSV as strings; clear errors for a directory, a missing or an empty file."""
+    if path.is_dir():
+        raise InputError(f"{path}: {what} must be a CSV file, and this is a directory")
+    if not path.is_file():
+        raise InputError(f"{path}: {what} not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: {what} is empty (no header row)") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: {what} is not a readable CSV file: {exc}") from exc
 
 
 def _pr(flag: pd.Series, pos: pd.Series) -> dict:
@@ -45,14 +58,27 @@ def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
     """
     from sklearn.metrics import adjusted_rand_score
 
-    t = truth if isinstance(truth, pd.DataFrame) else pd.read_csv(truth, dtype=str, keep_default_na=False)
+    if isinstance(truth, pd.DataFrame):
+        t = truth
+    else:
+        t = _read_csv(Path(truth), "truth file")
     missing = {"account_id", "label", "campaign"} - set(t.columns)
     if missing:
         raise InputError(f"{truth}: truth file lacks columns {sorted(missing)}")
     bad = set(t["label"]) - {"attack", "benign"}
     if bad:
         raise InputError(f"{truth}: label must be attack or benign, found {sorted(bad)}")
-    acc, _ = load_results(results)
+    results = Path(results)
+    if not results.is_dir():
+        raise InputError(f"{results}: --results must be a scan's output directory (with accounts.csv)")
+    if not (results / "accounts.csv").is_file():
+        raise InputError(f"{results}: no accounts.csv here; run `distillwatch scan ... --out {results}` first")
+    acc = _read_csv(results / "accounts.csv", "accounts.csv")
+    lacking = {"account_id", "tier", "campaign_id"} - set(acc.columns)
+    if lacking:
+        raise InputError(f"{results / 'accounts.csv'}: lacks columns {sorted(lacking)}")
+    if t.empty:
+        raise InputError(f"{truth}: truth file has no rows")
     m = t.merge(acc, on="account_id", how="inner")
     pos = m["label"] == "attack"
     out = {

@@ -43,6 +43,14 @@ class LinesResult:
     rejected: list[dict]
 
 
+def check_file(path: Path) -> None:
+    """Raise :class:`InputError` naming ``path`` unless it is an existing regular file."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; expected a file")
+    if not path.is_file():
+        raise InputError(f"{path}: file not found")
+
+
 def file_format(path: str | os.PathLike) -> str:
     """Return ``"jsonl"`` or ``"parquet"`` from the file name.
 
@@ -70,8 +78,7 @@ def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResu
         InputError: the file is missing or unreadable.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_file(path)
     fmt = file_format(path)
     spath = str(path).replace("'", "''")
     if fmt == "parquet":
@@ -108,7 +115,8 @@ def load_lines(engine: Engine, path: str | os.PathLike, table: str) -> LinesResu
 def _decoded_chunks(fh, block: int = CHUNK_BYTES):
     """Yield ``(line_numbers, texts, rejects)`` per block of complete lines.
 
-    Lines are split on ``\\n`` only; a trailing ``\\r`` (CRLF files) is removed; a line that is not
+    Lines are split on ``\\n`` only; a trailing ``\\r`` (CRLF files) and a UTF-8 byte-order mark at
+    the start of the file are removed; a line that is not
     valid UTF-8 or is longer than :data:`MAX_LINE_BYTES` becomes a reject ``(line, reason, raw)``.
     An empty last line after the final newline is not a line.
     """
@@ -132,6 +140,8 @@ def _decoded_chunks(fh, block: int = CHUNK_BYTES):
 
 
 def _one(raw: bytes, n: int, nos: list, texts: list, rej: list) -> None:
+    if n == 1 and raw.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark written by some editors
+        raw = raw[3:]
     if raw.endswith(b"\r"):
         raw = raw[:-1]
     if len(raw) > MAX_LINE_BYTES:

@@ -55,12 +55,35 @@ def _str(f: str) -> str:
     return f"json_extract_string(j.{f}, '$')"
 
 
+def epoch_ms_sql(text: str, json_type: str | None = None) -> str:
+    """SQL for the epoch milliseconds (BIGINT) of a timestamp, or NULL when it is not usable.
+
+    ``text`` is an SQL expression for the value as text; ``json_type`` (optional) its JSON type.
+    Strings are read as RFC 3339 (case-insensitive ``T``/``Z``; a value without an offset is read
+    as UTC) and must be finite (``infinity`` is rejected); JSON integers are epoch milliseconds
+    and must fit in 64 bits. The caller applies the 2000-2099 range rule.
+    """
+    as_ts = f"try_cast(upper(trim({text})) AS TIMESTAMPTZ)"
+    from_text = f"CASE WHEN isfinite({as_ts}) THEN epoch_ms({as_ts}) END"
+    if json_type is None:
+        return f"({from_text})"
+    return (f"(CASE WHEN {json_type} = 'VARCHAR' THEN {from_text} "
+            f"WHEN {json_type} IN ('BIGINT', 'UBIGINT') THEN try_cast({text} AS BIGINT) END)")
+
+
+def in_range_sql(ms: str) -> str:
+    """SQL: true when epoch milliseconds ``ms`` fall in [2000-01-01, 2100-01-01) UTC."""
+    return f"({ms} >= {MIN_EPOCH_MS} AND {ms} < {MAX_EPOCH_MS})"
+
+
 def _parse_sql(src: str) -> str:
     """Parse each line once: ``ok`` (valid JSON), ``j`` (struct of JSON values, NULL unless a JSON
     object) and ``items`` (the ``messages`` elements as JSON, when ``messages`` is an array)."""
+    ms = epoch_ms_sql("json_extract_string(j.timestamp, '$')", "json_type(j.timestamp)")
     return f"""
         SELECT line_no, line, ok, j,
-               CASE WHEN json_type(j.messages) = 'ARRAY' THEN json_extract(j.messages, '$[*]') END AS items
+               CASE WHEN json_type(j.messages) = 'ARRAY' THEN json_extract(j.messages, '$[*]') END AS items,
+               {ms} AS ts_ms
         FROM (SELECT line_no, line, ok,
                      CASE WHEN ok AND json_type(line) = 'OBJECT' THEN json_transform(line, '{_SPEC}') END AS j
               FROM (SELECT line_no, line, coalesce(json_valid(line), false) AS ok FROM {src}))"""
@@ -85,15 +108,9 @@ def _checks_sql() -> str:
         ("timestamp", f"{ts} IS NULL OR {ts} = 'NULL'", "missing required field timestamp"),
         ("timestamp", f"{ts} NOT IN ('VARCHAR', 'UBIGINT', 'BIGINT')",
          "timestamp must be an RFC 3339 string or integer epoch milliseconds"),
-        ("timestamp", f"{ts} = 'VARCHAR' AND try_cast({_str('timestamp')} AS TIMESTAMPTZ) IS NULL",
+        ("timestamp", f"{ts} = 'VARCHAR' AND ts_ms IS NULL",
          "unparseable timestamp (expected RFC 3339)"),
-        ("timestamp", f"""NOT (epoch_ms(coalesce(
-              CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ) END,
-              CASE WHEN {ts} <> 'VARCHAR' THEN make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END))
-              >= {MIN_EPOCH_MS} AND epoch_ms(coalesce(
-              CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ) END,
-              CASE WHEN {ts} <> 'VARCHAR' THEN make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END))
-              < {MAX_EPOCH_MS})""",
+        ("timestamp", f"ts_ms IS NULL OR NOT {in_range_sql('ts_ms')}",
          "timestamp out of range (years 2000-2099; integers are epoch milliseconds)"),
         ("messages", f"({_field_type('messages')} IS NULL OR {_field_type('messages')} = 'NULL') AND "
                      f"({_field_type('prompt')} IS NULL OR {_field_type('prompt')} = 'NULL')",
@@ -132,13 +149,11 @@ _CONTENT = ("CASE WHEN json_type(m.content) = 'VARCHAR' THEN m.content->>'$' "
 def _canonical_sql(src: str) -> str:
     """SELECT that turns validated JSON lines into the canonical ``requests`` columns."""
     msgs = "from_json(j.messages, '[{\"role\": \"VARCHAR\", \"content\": \"JSON\"}]')"
-    ts = _field_type("timestamp")
     return f"""
     SELECT
       line_no,
       {_str('request_id')} AS request_id,
-      CASE WHEN {ts} = 'VARCHAR' THEN try_cast({_str('timestamp')} AS TIMESTAMPTZ)
-           ELSE make_timestamp(1000 * try_cast({_str('timestamp')} AS BIGINT))::TIMESTAMPTZ END AS ts,
+      make_timestamp(1000 * ts_ms)::TIMESTAMPTZ AS ts,
       {_str('account_id')} AS account_id,
       {_str('api_key_id')} AS api_key_id,
       {_str('org_id')} AS org_id,
@@ -165,7 +180,7 @@ def _canonical_sql(src: str) -> str:
       try_cast({_str('input_tokens')} AS BIGINT) AS input_tokens,
       try_cast({_str('output_tokens')} AS BIGINT) AS output_tokens,
       try_cast({_str('status')} AS INTEGER) AS status
-    FROM (SELECT line_no, j, CASE WHEN json_type(j.messages) = 'ARRAY' THEN {msgs} END AS msgs FROM {src}) s
+    FROM (SELECT line_no, j, ts_ms, CASE WHEN json_type(j.messages) = 'ARRAY' THEN {msgs} END AS msgs FROM {src}) s
     """
 
 
@@ -188,10 +203,10 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
     lines = load_lines(engine, path, f"{table}__lines")
     engine.run("validate:requests", f"""
         CREATE OR REPLACE TABLE {table}__checked AS
-        SELECT line_no, line, j, {_checks_sql()} AS violation FROM ({_parse_sql(lines.table)})""")
+        SELECT line_no, line, j, ts_ms, {_checks_sql()} AS violation FROM ({_parse_sql(lines.table)})""")
     engine.run("validate:requests", f"""
         CREATE OR REPLACE TABLE {table}__valid AS
-        {_canonical_sql(f"(SELECT line_no, j FROM {table}__checked WHERE violation IS NULL)")}""")
+        {_canonical_sql(f"(SELECT line_no, j, ts_ms FROM {table}__checked WHERE violation IS NULL)")}""")
     # client_ip validity: parsed once per distinct value with the standard library.
     ips = engine.table(f"SELECT DISTINCT client_ip FROM {table}__valid WHERE client_ip IS NOT NULL")
     bad = [ip for ip in ips.column(0).to_pylist() if not valid_ip(ip)]

@@ -15,17 +15,19 @@ import pyarrow as pa
 
 from distillwatch.engine.base import Engine
 from distillwatch.errors import InputError
-from distillwatch.ingest.lines import load_lines
-from distillwatch.ingest.requests import IngestResult, valid_ip
+from distillwatch.ingest.lines import check_file, load_lines
+from distillwatch.ingest.requests import IngestResult, epoch_ms_sql, in_range_sql, valid_ip
 from distillwatch.schema import ACCOUNT_FIELDS, VERIFICATION_LEVELS
 
 
-def _lines_as_json(engine: Engine, path: Path, table: str):
+def _lines_as_json(engine: Engine, path: Path, table: str, required: str | None = None):
     """JSONL -> ``(line_no, line)``; CSV -> same shape with each record turned into a JSON object.
 
     CSV is parsed with the standard library's ``csv`` module (RFC 4180 quoting, multi-line
-    fields); ``line_no`` is the physical line where a record starts, counting the header as line
-    1. Blank lines, records with the wrong number of fields and undecodable bytes are rejects.
+    fields; the delimiter, one of ``, ; TAB |``, is sniffed from the header; a UTF-8 byte-order
+    mark is dropped); ``line_no`` is the physical line where a record starts, counting the header
+    as line 1. Blank lines, records with the wrong number of fields and undecodable bytes are
+    rejects. A header without the ``required`` column raises :class:`InputError`.
     Returns ``(records_read, rejects)``.
     """
     name = str(path).lower()
@@ -34,15 +36,22 @@ def _lines_as_json(engine: Engine, path: Path, table: str):
         return res.rows_read, res.rejected
     opener = gzip.open if name.endswith(".gz") else open
     nos, texts, rejected = [], [], []
-    n_read = 0
+    n_read, start = 0, 1
     try:
-        with opener(path, "rt", encoding="utf-8", errors="surrogateescape", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if not header:
+        with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+            first = fh.readline()
+            if not first.strip():
                 raise InputError(f"{path}: empty CSV file (no header row)")
-            header = [h.strip() for h in header]
-            start = reader.line_num + 1
+            try:
+                dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+            except csv.Error:
+                dialect = csv.excel
+            header = [h.strip() for h in next(csv.reader([first], dialect))]
+            if required and required not in header:
+                raise InputError(f"{path}: line 1: the header has no {required!r} column "
+                                 f"(found {', '.join(header)!s}; delimiter {dialect.delimiter!r})")
+            reader = csv.reader(fh, dialect)
+            start = 2  # physical line of the next record; the header was line 1
             for rec in reader:
                 n_read += 1
                 raw = ",".join(rec)[:200].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -57,7 +66,7 @@ def _lines_as_json(engine: Engine, path: Path, table: str):
                 else:
                     nos.append(start)
                     texts.append(orjson.dumps({k: (v if v != "" else None) for k, v in zip(header, rec)}).decode())
-                start = reader.line_num + 1
+                start = 1 + reader.line_num + 1
     except csv.Error as exc:
         raise InputError(f"{path}: line {start}: not readable as CSV: {exc}") from exc
     engine.register(table, pa.table({"line_no": pa.array(nos, pa.int64()), "line": pa.array(texts, pa.string())}))
@@ -103,14 +112,15 @@ def read_accounts(engine: Engine, path: str | os.PathLike, table: str = "account
         InputError: the file is missing or unreadable.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
-    n, rejected = _lines_as_json(engine, path, f"{table}__lines")
+    check_file(path)
+    n, rejected = _lines_as_json(engine, path, f"{table}__lines", required="account_id")
     s = lambda f: f"nullif(trim(json_extract_string(line, '$.{f}')), '')"  # noqa: E731
     levels = ", ".join(f"'{v}'" for v in VERIFICATION_LEVELS)
     checks = _basic_checks(("account_id",)) + [
-        ("created_at", f"{s('created_at')} IS NOT NULL AND try_cast({s('created_at')} AS TIMESTAMPTZ) IS NULL",
+        ("created_at", f"{s('created_at')} IS NOT NULL AND {epoch_ms_sql(s('created_at'))} IS NULL",
          "unparseable created_at (expected RFC 3339)"),
+        ("created_at", f"{s('created_at')} IS NOT NULL AND NOT {in_range_sql(epoch_ms_sql(s('created_at')))}",
+         "created_at out of range (years 2000-2099)"),
         ("verification", f"{s('verification')} IS NOT NULL AND lower({s('verification')}) NOT IN ({levels})",
          f"verification must be one of {', '.join(VERIFICATION_LEVELS)}"),
         ("billing_country", f"{s('billing_country')} IS NOT NULL AND NOT regexp_full_match({s('billing_country')}, '[A-Za-z]{{2}}')",
@@ -121,7 +131,8 @@ def read_accounts(engine: Engine, path: str | os.PathLike, table: str = "account
         SELECT line_no, line, {_case(checks)} AS violation FROM {table}__lines""")
     engine.run("validate:accounts", f"""
         CREATE OR REPLACE TABLE {table}__valid AS
-        SELECT line_no, {s('account_id')} AS account_id, try_cast({s('created_at')} AS TIMESTAMPTZ) AS created_at,
+        SELECT line_no, {s('account_id')} AS account_id,
+               make_timestamp(1000 * {epoch_ms_sql(s('created_at'))})::TIMESTAMPTZ AS created_at,
                lower({s('email_domain')}) AS email_domain, {s('payment_fingerprint')} AS payment_fingerprint,
                upper({s('billing_country')}) AS billing_country, {s('org_id')} AS org_id,
                coalesce(lower({s('verification')}), 'none') AS verification, {s('signup_ip')} AS signup_ip
@@ -158,18 +169,18 @@ def read_releases(engine: Engine, path: str | os.PathLike, table: str = "release
         InputError: the file is missing or unreadable.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: file not found")
+    check_file(path)
     n, rejected = _lines_as_json(engine, path, f"{table}__lines")
     s = lambda f: f"nullif(trim(json_extract_string(line, '$.{f}')), '')"  # noqa: E731
     checks = _basic_checks(("model", "released_at")) + [
-        ("released_at", f"try_cast({s('released_at')} AS TIMESTAMPTZ) IS NULL", "unparseable released_at (expected RFC 3339)")]
+        ("released_at", f"{epoch_ms_sql(s('released_at'))} IS NULL", "unparseable released_at (expected RFC 3339)"),
+        ("released_at", f"NOT {in_range_sql(epoch_ms_sql(s('released_at')))}", "released_at out of range (years 2000-2099)")]
     engine.run("validate:releases", f"""
         CREATE OR REPLACE TABLE {table}__checked AS
         SELECT line_no, line, {_case(checks)} AS violation FROM {table}__lines""")
     engine.run("validate:releases", f"""
         CREATE OR REPLACE TABLE {table} AS
-        SELECT {s('model')} AS model, try_cast({s('released_at')} AS TIMESTAMPTZ) AS released_at
+        SELECT {s('model')} AS model, make_timestamp(1000 * {epoch_ms_sql(s('released_at'))})::TIMESTAMPTZ AS released_at
         FROM {table}__checked WHERE violation IS NULL""")
     quarantine = _quarantine(engine, f"{table}__checked", path, rejected)
     n_ok = int(engine.scalar(f"SELECT count(*) FROM {table}"))

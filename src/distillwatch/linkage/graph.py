@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from distillwatch.engine.base import Engine
 from distillwatch.features.sketches import near_duplicate_roots
@@ -95,7 +94,8 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
         t = pd.concat([t, lock], ignore_index=True)
     denom = math.log(max(n_accounts, 3))
     t["rarity"] = np.log(n_accounts / t["df"].clip(lower=1)) / denom
-    t["weight"] = t["kind"].map(params.kind_weights).fillna(0.0) * t["rarity"].clip(lower=0.05) * t["support"]
+    kind_w = t["kind"].map(params.kind_weights).astype(float).fillna(0.0)
+    t["weight"] = kind_w * t["rarity"].astype(float).clip(lower=0.05) * t["support"].astype(float)
     t.attrs["hub_limit"] = hub
     t.attrs["n_accounts"] = n_accounts
     return t

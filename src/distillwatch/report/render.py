@@ -46,7 +46,7 @@ def timeline_svg(daily: pd.DataFrame) -> str:
         for model in piv.columns:
             ax.bar(pd.to_datetime(piv.index), piv[model], bottom=bottom, label=str(model), width=0.8)
             bottom = piv[model] if bottom is None else bottom + piv[model]
-        ax.legend(fontsize=7, frameon=False, loc="upper left")
+        ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylabel("requests / day (UTC)", fontsize=8)
     ax.tick_params(labelsize=7)
     fig.autofmt_xdate()
@@ -60,8 +60,10 @@ def timeline_svg(daily: pd.DataFrame) -> str:
 
 def render_reports(result, details: dict, out: Path) -> None:
     """Write ``report.md`` and ``report.html`` into ``out``."""
+    # every value from the log (prompts, ids, user agents) is escaped in HTML; Markdown is left as text
     env = Environment(loader=PackageLoader("distillwatch", "report/templates"),
-                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default=False),
+                      trim_blocks=True, lstrip_blocks=True)
     acc = result.accounts
     flagged = acc[(acc["tier"] != "clear") & (acc["campaign_id"] == "")].head(25)
     ctx = {

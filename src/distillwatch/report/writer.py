@@ -8,12 +8,9 @@ Reports render only from the scan's results and the request table; they compute 
 from __future__ import annotations
 
 import csv
-import io
-import json
 from pathlib import Path
 
 import orjson
-import pandas as pd
 import pyarrow as pa
 
 from distillwatch.schema import ACCOUNTS_CSV_COLUMNS
@@ -93,23 +90,3 @@ def campaign_details(result, engine) -> dict[str, dict]:
         templates["skeleton"] = templates["skeleton"].map(lambda s: shorten(s, 240))
         out[c["campaign_id"]] = {"daily": daily, "proxies": proxies, "templates": templates}
     return out
-
-
-def to_csv_string(df: pd.DataFrame) -> str:
-    """CSV text of ``df`` without the index (used in tests and the markdown report)."""
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    return buf.getvalue()
-
-
-def load_results(results_dir: str | Path) -> tuple[pd.DataFrame, list[dict]]:
-    """Read ``accounts.csv`` and ``campaigns.json`` back from a results directory.
-
-    Raises:
-        FileNotFoundError: either file is missing.
-    """
-    d = Path(results_dir)
-    acc = pd.read_csv(d / "accounts.csv", dtype={"account_id": str, "campaign_id": str, "reasons": str},
-                      keep_default_na=False)
-    camps = json.loads((d / "campaigns.json").read_text())["campaigns"]
-    return acc, camps

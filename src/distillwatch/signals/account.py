@@ -7,7 +7,6 @@ the measured value and the thresholds. Score 0 means "no evidence", never "prove
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from distillwatch.features.account_features import country_utc_offsets
