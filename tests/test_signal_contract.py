@@ -90,3 +90,13 @@ def test_signal_contract(sid):
 def test_registry_covers_the_three_scopes():
     scopes = {cls.scope for cls in SIGNALS.values()}
     assert scopes == {"request", "account", "campaign"}
+
+
+def test_signal_reference_doc_is_generated_from_the_registry():
+    """docs/signals.md must be the output of `distillwatch signals --markdown` (regenerate it after editing a signal)."""
+    from pathlib import Path
+
+    from distillwatch.cli import signals_markdown
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "signals.md"
+    assert doc.read_text().strip() == signals_markdown().strip()
