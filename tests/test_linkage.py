@@ -84,8 +84,12 @@ def test_one_tenant_rule():
 
     g = Group(0, ["a", "b", "c"], _edges([]))
     fi = pd.DataFrame({"account_id": ["a", "b", "c"], "acct_org_id": ["o1", "o1", None],
-                       "top_org_id": [None, None, "o1"]}).set_index("account_id")
-    assert _one_tenant(g, fi)  # c's org comes from its requests
+                       "top_org_id": [None, None, "o1"],
+                       "verification": ["verified_org", "startup", None]}).set_index("account_id")
+    assert _one_tenant(g, fi)  # c's org comes from its requests; the org is verified through a
+    fi.loc["a", "verification"] = "startup"
+    assert not _one_tenant(g, fi)  # an unverified organisation (a reseller) is not exempt
+    fi.loc["a", "verification"] = "verified_org"
     fi.loc["c", "top_org_id"] = "o2"
     assert not _one_tenant(g, fi)
     fi.loc["c", "top_org_id"] = None

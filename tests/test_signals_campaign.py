@@ -234,9 +234,37 @@ def test_operator_timezone_needs_three_offsets(specs):
     assert evaluate("campaign.operator_timezone", _tz(specs), NO_EDGES) is None
 
 
+# ---------------------------------------------------------------------------------------------
+# campaign.extraction_templates: request-weighted extraction share over the group's templates
+# ---------------------------------------------------------------------------------------------
+def _tpl_edges(specs):
+    """specs: (template, [(member, n requests)], extraction_share)."""
+    rows = [{"account_id": f"a{i}", "kind": "template", "artifact": t, "n": n, "df": len(holders), "weight": 0.5,
+             "extraction_share": share}
+            for t, holders, share in specs for i, n in holders]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("specs, value", [
+    # 100 requests at 1.0 and 300 at 0.0 -> 100/400
+    ([("t1", [(0, 50), (1, 50)], 1.0), ("t2", [(0, 100), (2, 200)], 0.0)], 0.25),
+    # one template, share 0.8 -> 0.8 whatever the volume
+    ([("t1", [(0, 7), (1, 3)], 0.8)], 0.8),
+    ([("t1", [(0, 10), (1, 30)], 0.5), ("t2", [(1, 60)], 1.0)], 0.8),  # (40*0.5 + 60*1.0) / 100
+])
+def test_extraction_templates(specs, value):
+    h = evaluate("campaign.extraction_templates", members(3), _tpl_edges(specs))
+    assert h.value == pytest.approx(value) and h.score == pytest.approx(value)
+    assert h.family == "content"
+
+
+def test_extraction_templates_none_without_templates():
+    assert evaluate("campaign.extraction_templates", members(3), edges(("payment", "c", [0, 1, 2]))) is None
+
+
 def test_every_campaign_signal_is_covered():
-    covered = {"campaign.extraction_content", "campaign.creation_wave", "campaign.release_pivot",
-               "campaign.operator_timezone",
+    covered = {"campaign.extraction_content", "campaign.extraction_templates", "campaign.creation_wave",
+               "campaign.release_pivot", "campaign.operator_timezone",
                *(s[0] for s in LINK_SIGNALS)}
     assert covered == {sid for sid, cls in SIGNALS.items() if cls.scope == "campaign"}
 

@@ -35,6 +35,8 @@ STAGES = ("ingest", "ip_intel", "request_signals", "account_features", "account_
 LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
                 "campaign.lockstep", "campaign.creation_wave", "campaign.operator_timezone")
 """Linking signals: a campaign needs at least ``ScoreParams.campaign_min_links`` of them at >= 0.5."""
+CONTENT_SIGNALS = ("campaign.extraction_content", "campaign.extraction_templates")
+"""A group's content evidence is the stronger of its members' median content and its templates' content."""
 
 
 @dataclass
@@ -215,7 +217,7 @@ def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) 
     fi = feats.set_index("account_id")
     n = 0
     for g in sorted(groups, key=lambda g: (-len(g.accounts), g.accounts[0])):
-        content = g.hit("campaign.extraction_content")
+        content = max((h for s in CONTENT_SIGNALS if (h := g.hit(s)) is not None), key=lambda h: h.score, default=None)
         linked = sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5) >= p.campaign_min_links
         if content and content.score >= p.campaign_min_content and linked and not _one_tenant(g, fi):
             n += 1
@@ -223,13 +225,20 @@ def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) 
 
 
 def _one_tenant(g: Group, fi: pd.DataFrame) -> bool:
-    """True when every member belongs to the same organisation (accounts file ``org_id``, else the
-    requests' most common ``org_id``): one customer with several accounts or keys is one principal,
-    whose volume a per-organisation limit sees; it is not a ring hiding behind many identities."""
+    """True when every member belongs to the same organisation and that organisation is verified.
+
+    The organisation is the accounts file's ``org_id``, else the requests' most common ``org_id``;
+    it is verified when at least one member has ``verification == "verified_org"``. A verified
+    customer's several accounts or keys are one accountable principal, not a ring hiding behind
+    many identities; its accounts are still scored one by one (and never banned automatically).
+    An unverified organisation gets no such exemption: a reseller relaying extraction is one
+    tenant too.
+    """
     orgs = fi.loc[g.accounts, "acct_org_id"]
     if orgs.isna().any():
         orgs = orgs.fillna(fi.loc[g.accounts, "top_org_id"])
-    return bool(orgs.notna().all() and orgs.nunique() == 1)
+    verified = (fi.loc[g.accounts, "verification"] == "verified_org").any()
+    return bool(orgs.notna().all() and orgs.nunique() == 1 and verified)
 
 
 def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams) -> pd.DataFrame:

@@ -19,6 +19,9 @@ SLEEP_HOURS = (1, 2, 3, 4, 5, 6)
 LONG_OUTPUT_TOKENS = 1500
 """A response of at least this many output tokens counts as a long (harvested) output."""
 LONG_MAX_TOKENS_NO_USAGE = 4000
+EXTRACTION_REQUEST_SQL = ("(is_cot OR is_rubric OR CASE WHEN output_tokens IS NOT NULL THEN output_tokens >= 1500 "
+                          "ELSE coalesce(max_tokens, 0) >= 4000 END)")
+"""SQL over ``req_features``: the request asks for reasoning traces, rubric grading or a long output."""
 """Where ``output_tokens`` is absent, a request with ``max_tokens`` at least this counts as asking for a long output."""
 
 
@@ -37,9 +40,10 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     """
     hv = ", ".join(f"'{c}'" for c in HIGH_VALUE_CAPABILITIES)
     HOUR_HIST = "[" + ", ".join(f"count_if(hour(ts) = {h})" for h in range(24)) + "]"  # noqa: N806
-    engine.run("account_features", """
+    engine.run("account_features", f"""
         CREATE OR REPLACE TABLE template_accounts AS
-        SELECT template_id, count(DISTINCT account_id) AS n_accounts, count(*) AS n_requests
+        SELECT template_id, count(DISTINCT account_id) AS n_accounts, count(*) AS n_requests,
+               avg({EXTRACTION_REQUEST_SQL}::INT) AS extraction_share
         FROM req_features WHERE template_id IS NOT NULL GROUP BY template_id""")
     engine.run("account_features", f"""
         CREATE OR REPLACE TABLE acct_features AS

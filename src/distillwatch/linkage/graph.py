@@ -58,6 +58,8 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     """Create ``account_artifacts`` (account_id, kind, artifact, n, support) and return the kept edges.
 
     Kept edges have 2 <= df <= hub limit; ``weight`` is computed as described in the module doc.
+    Template edges carry ``extraction_share``, the share of the template's requests that ask for
+    reasoning traces, rubric grading or long outputs (needs table ``template_accounts``).
     """
     acct_sql = ""
     if has_accounts:
@@ -85,8 +87,10 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     t = engine.table(f"""
         WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df FROM account_artifacts GROUP BY ALL)
-        SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df
+        SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
+               CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
         FROM account_artifacts a JOIN df USING (kind, artifact)
+        LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
         WHERE df.df BETWEEN 2 AND {hub}
         ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
     lock = lockstep_artifacts(engine, params)

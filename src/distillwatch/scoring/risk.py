@@ -22,8 +22,9 @@ Method (explainable by construction):
    ``campaign_min_links`` linking signals (shared identity, shared infrastructure, shared template,
    lockstep, creation wave, operator time zone) score >= 0.5: one shared system prompt is a
    coincidence among developers who copied the same docs; a shared template plus one operator's
-   sleeping hours is a ring. A group whose members all belong to one organisation is one tenant's
-   own accounts, not a campaign (its accounts are still scored one by one). Members of a campaign can be banned only when it has
+   sleeping hours is a ring. A group whose members all belong to one verified organisation is that
+   tenant's own accounts, not a campaign (its accounts are still scored one by one); an
+   unverified organisation, such as a reseller relaying extraction, gets no exemption. Members of a campaign can be banned only when it has
    >= ``ban_min_links`` linking signals at >= 0.5.
 """
 

@@ -66,6 +66,32 @@ class ExtractionContentSignal(CampaignSignal):
 
 
 @register
+class ExtractionTemplatesSignal(CampaignSignal):
+    """Share of the requests built on the group's own templates that ask for reasoning traces, rubric grading or long outputs (value: fraction).
+
+    Score equals the value. Weighted by requests over the templates that link the group. This
+    sees extraction that members mix into ordinary traffic (a reseller relaying its customers'
+    chat alongside a harness), which dilutes each account's own content score. Benign
+    look-alike: a class sharing a popular "explain step by step" prompt, which also needs two
+    linking signals and a majority of extraction requests on its shared templates.
+    """
+
+    id = "campaign.extraction_templates"
+    family = "content"
+
+    def evaluate(self, members, edges):
+        t = edges[(edges["kind"] == "template")]
+        if t.empty or "extraction_share" not in t or t["extraction_share"].isna().all():
+            return None
+        per = t.groupby("artifact").agg(n=("n", "sum"), share=("extraction_share", "first")).dropna()
+        if per.empty or per["n"].sum() == 0:
+            return None
+        v = float((per["n"] * per["share"]).sum() / per["n"].sum())
+        return self.hit(v, v, f"{v:.0%} of the {int(per['n'].sum()):,} requests on the group's {len(per)} shared "
+                              f"templates ask for reasoning traces, rubric grading or long outputs")
+
+
+@register
 class SharedIdentitySignal(CampaignSignal):
     """Share of members linked to another member by a payment fingerprint or signup IP (value: fraction).
 
