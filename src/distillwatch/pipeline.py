@@ -26,17 +26,13 @@ from distillwatch.ingest.requests import IngestResult, read_requests
 from distillwatch.ingest.tables import read_accounts, read_releases
 from distillwatch.linkage.campaigns import Group, candidate_groups
 from distillwatch.linkage.graph import KIND_FAMILY, LinkParams, build_artifacts, communities
+from distillwatch.signals import SIGNALS
 from distillwatch.scoring.risk import ScoreParams, account_signal_hits, combine_risk, family_scores, tier_for
 
 STAGES = ("ingest", "ip_intel", "request_signals", "account_features", "account_signals", "linking",
           "campaigns", "scoring", "outputs")
 """Pipeline stage names, in order; ``summary.json`` reports a timing for each (seconds)."""
 
-LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
-                "campaign.lockstep", "campaign.creation_wave", "campaign.operator_timezone")
-"""Linking signals: a campaign needs at least ``ScoreParams.campaign_min_links`` of them at >= 0.5."""
-CONTENT_SIGNALS = ("campaign.extraction_content", "campaign.extraction_templates")
-"""A group's content evidence is the stronger of its members' median content and its templates' content."""
 
 
 @dataclass
@@ -217,9 +213,8 @@ def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) 
     fi = feats.set_index("account_id")
     n = 0
     for g in sorted(groups, key=lambda g: (-len(g.accounts), g.accounts[0])):
-        content = max((h for s in CONTENT_SIGNALS if (h := g.hit(s)) is not None), key=lambda h: h.score, default=None)
-        linked = sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5) >= p.campaign_min_links
-        if content and content.score >= p.campaign_min_content and linked and not _one_tenant(g, fi):
+        if (g.content_score() >= p.campaign_min_content and g.n_links() >= p.campaign_min_links
+                and not _one_tenant(g, fi)):
             n += 1
             g.is_campaign, g.campaign_id = True, f"C{n:04d}"
 
@@ -250,9 +245,8 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
         hits = list(own_hits[a]) + ([h for h in g.hits if h.score > 0] if g else [])
         fam = family_scores(hits)
         risk = combine_risk(fam, sp.base)
-        links = None if g is None else sum(1 for s in LINK_SIGNALS if (h := g.hit(s)) is not None and h.score >= 0.5)
-        tier = tier_for(risk, fam, links, rec.verification if isinstance(rec.verification, str) else None, sp)
-        hits.sort(key=lambda h: -h.score * _weight(h.signal_id))
+        tier = tier_for(risk, fam, None if g is None else g.n_links(), rec.verification if isinstance(rec.verification, str) else None, sp)
+        hits.sort(key=lambda h: -h.score * SIGNALS[h.signal_id].weight)
         rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
                      "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),
                      "reasons": ";".join(h.signal_id for h in hits if h.score > 0),
@@ -260,12 +254,6 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
                      "evidence": [f"{h.signal_id}: {h.evidence}" for h in hits if h.score > 0]})
     df = pd.DataFrame(rows)
     return df.sort_values(["risk", "account_id"], ascending=[False, True]).reset_index(drop=True)
-
-
-def _weight(sid: str) -> float:
-    from distillwatch.signals.base import SIGNALS
-
-    return SIGNALS[sid].weight
 
 
 def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:

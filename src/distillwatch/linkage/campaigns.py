@@ -14,6 +14,11 @@ import pandas as pd
 
 from distillwatch.signals.base import SIGNALS, SignalHit
 
+LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
+                "campaign.lockstep", "campaign.creation_wave", "campaign.operator_timezone")
+"""Linking signals: a campaign needs at least ``ScoreParams.campaign_min_links`` of them at >= 0.5."""
+CONTENT_SIGNALS = ("campaign.extraction_content", "campaign.extraction_templates")
+"""A group's content evidence is the stronger of its members' median content and its templates' content."""
 NETWORK_KINDS = ("ip_day", "prefix_day", "signup_ip")
 """Artifact kinds that are network addresses; together they count as one source for attachment."""
 
@@ -41,6 +46,14 @@ class Group:
     def hit(self, signal_id: str) -> SignalHit | None:
         """The hit of ``signal_id``, or None."""
         return next((h for h in self.hits if h.signal_id == signal_id), None)
+
+    def n_links(self, threshold: float = 0.5) -> int:
+        """Number of :data:`LINK_SIGNALS` scoring at least ``threshold``."""
+        return sum(1 for s in LINK_SIGNALS if (h := self.hit(s)) is not None and h.score >= threshold)
+
+    def content_score(self) -> float:
+        """The stronger of the group's :data:`CONTENT_SIGNALS` scores (0 when neither applies)."""
+        return max((h.score for s in CONTENT_SIGNALS if (h := self.hit(s)) is not None), default=0.0)
 
 
 def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFrame, min_accounts: int,
