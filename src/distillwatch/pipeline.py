@@ -158,7 +158,9 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
 
 
 OUTPUT_FILES = ("accounts.csv", "campaigns.json", "explanations.jsonl", "quarantine.jsonl", "summary.json",
-                "report.md", "report.html", "evaluation.json")
+                "report.md", "report.html", "evaluation.json", "manifest.json", "campaign_members.parquet",
+                "campaign_daily.parquet", "campaign_artifacts.parquet", "campaign_edges.parquet",
+                "account_meta.parquet", "campaign_examples.parquet")
 """Files a scan (and ``evaluate``) write into the output directory; a new scan removes old copies first."""
 
 

@@ -46,6 +46,9 @@ def write_outputs(result, engine, ingest_results, write_report: bool = True) -> 
         for r in ingest_results:
             for q in r.quarantine:
                 fh.write(orjson.dumps(q) + b"\n")
+    from distillwatch.report.evidence import write_evidence
+
+    write_evidence(result, engine, out)
     if write_report:
         from distillwatch.report.render import render_reports
 
