@@ -173,6 +173,31 @@ def demo(
     out_console.print(f"\nreport: {results / 'report.html'}\n        {results / 'report.md'}")
 
 
+@app.command()
+def verify(
+    results: Path = typer.Argument(..., help="A scan's output directory (with manifest.json)."),
+    skip_inputs: bool = typer.Option(False, "--skip-inputs", help="Do not re-hash the input files."),
+) -> None:
+    """Check a results directory against its manifest.json: re-hash every output (and input) file.
+
+    Exit 0 when everything recorded matches, 1 on any mismatch (each one is listed), 2 when there
+    is no readable manifest.
+    """
+    from distillwatch.report.manifest import verify as run_verify
+
+    try:
+        problems, notes = run_verify(results, check_inputs=not skip_inputs)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    for n in notes:
+        out_console.print(f"note: {n}")
+    for p in problems:
+        out_console.print(f"[bold red]MISMATCH[/] {p}")
+    if problems:
+        raise typer.Exit(1)
+    out_console.print(f"ok: every file recorded in {results / 'manifest.json'} matches")
+
+
 def signals_markdown() -> str:
     """The signal reference (``docs/signals.md``), generated from the registry and the docstrings."""
     import inspect

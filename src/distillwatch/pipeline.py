@@ -147,9 +147,13 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
                 write_outputs(result, eng, ing, write_report=write_report)
             summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
             summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
+            from distillwatch.report.manifest import write_manifest
             from distillwatch.report.writer import write_summary
 
             write_summary(result)
+            write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases},
+                           {"engine": engine, "memory_limit": memory_limit, "link_params": lp, "score_params": sp,
+                            "intel_dir": str(intel_dir) if intel_dir else None}, summary)
         else:
             summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
         return result
