@@ -158,6 +158,16 @@ CASES = [
     ("account.release_pivot", dict(pivot_hours=10.0, pivot_share=0.9, n_requests=4), 10.0, 0.0),
     ("account.release_pivot", dict(pivot_hours=10.0, pivot_share=0.9, n_requests=5), 10.0, 1.0),
     ("account.release_pivot", dict(pivot_hours=NAN, pivot_share=NAN), NAN, 0.0),
+    # partner_template: any template_hmac match scores 1; value = matching requests
+    ("account.partner_template", dict(partner_kinds=["template_hmac", "ipv4"], partner_requests=12), 12.0, 1.0),
+    ("account.partner_template", dict(partner_kinds=["ipv4"], partner_requests=3), 0.0, 0.0),
+    ("account.partner_template", {}, 0.0, 0.0),
+    # partner_infrastructure: IP or network 0.8; AS or user agent alone 0.3; value = infrastructure kinds matched
+    ("account.partner_infrastructure", dict(partner_kinds=["ipv4", "asn"]), 2.0, 0.8),
+    ("account.partner_infrastructure", dict(partner_kinds=["cidr"]), 1.0, 0.8),
+    ("account.partner_infrastructure", dict(partner_kinds=["asn", "user_agent"]), 2.0, 0.3),
+    ("account.partner_infrastructure", dict(partner_kinds=["template_hmac"]), 0.0, 0.0),
+    ("account.partner_infrastructure", {}, 0.0, 0.0),
 ]
 
 
@@ -181,12 +191,12 @@ def test_every_account_signal_has_cases():
 @pytest.mark.parametrize("sid", sorted(sid for sid, c in SIGNALS.items() if c.scope == "account"))
 def test_neutral_row_scores_zero_and_rows_stay_aligned(sid):
     """Scores follow the frame's own index (not positions): rows are shuffled with a non-default index."""
-    pos = [c[1] for c in CASES if c[0] == sid and c[3] == 1.0][0]
-    df = frame([{}, pos, {}], index=[30, 10, 20])
+    top = max((c for c in CASES if c[0] == sid), key=lambda c: c[3])
+    df = frame([{}, top[1], {}], index=[30, 10, 20])
     value, score = SIGNALS[sid]().compute(df)
     assert list(score.index) == [30, 10, 20]
     assert len(value) == 3
-    assert score.loc[10] == pytest.approx(1.0)
+    assert top[3] > 0 and score.loc[10] == pytest.approx(top[3])
     assert score.loc[30] == 0.0 and score.loc[20] == 0.0
 
 
@@ -209,6 +219,8 @@ EXPLAIN_CASES = [
     ("account.anonymising_egress", dict(anon_share=0.3, hosting_share=0.6), 0.6, ["30%", "60%"]),
     ("account.fresh_account", {}, 5.0, ["5.0 h"]),
     ("account.release_pivot", dict(pivot_model="aurora-3-pro", pivot_share=0.8), 6.5, ["aurora-3-pro", "6.5 h", "80%"]),
+    ("account.partner_template", dict(partner_kinds=["template_hmac"]), 12.0, ["12 requests", "partner"]),
+    ("account.partner_infrastructure", dict(partner_kinds=["ipv4", "asn", "template_hmac"]), 2.0, ["asn, ipv4"]),
 ]
 
 

@@ -29,7 +29,8 @@ def _fail(msg: str) -> None:
 
 
 def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Optional[Path],
-              intel: Optional[Path], memory_limit: Optional[str]):
+              intel: Optional[Path], memory_limit: Optional[str], indicators: Optional[Path] = None,
+              share_key_file: Optional[Path] = None):
     from distillwatch.errors import DistillwatchError
     from distillwatch.pipeline import STAGES, scan
 
@@ -45,8 +46,13 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
             prog.update(task, description=f"[cyan]{name}[/]")
 
         try:
+            key = None
+            if share_key_file:
+                from distillwatch.share.fingerprint import load_share_key
+
+                key = load_share_key(share_key_file)
             res = scan(requests, out=out, accounts=accounts, releases=releases, intel_dir=intel,
-                       memory_limit=memory_limit, progress=on_stage)
+                       memory_limit=memory_limit, progress=on_stage, indicators=indicators, share_key=key)
         except (DistillwatchError, FileNotFoundError) as exc:
             prog.stop()
             _fail(str(exc))
@@ -85,13 +91,16 @@ def scan(
     releases: Optional[Path] = typer.Option(None, help="Model releases file: JSON Lines with model, released_at."),
     intel: Optional[Path] = typer.Option(None, help="IP-intelligence directory (layout of shared/data/ip)."),
     memory_limit: Optional[str] = typer.Option(None, help="DuckDB memory cap, e.g. 8GB; work beyond it spills to disk."),
+    indicators: Optional[Path] = typer.Option(None, help="Partner indicators (from `distillwatch import stix`)."),
+    share_key_file: Optional[Path] = typer.Option(None, help="Key agreed with partners, to match template fingerprints."),
 ) -> None:
     """Scan a request log: find and link distillation campaigns, score every account, write reports.
 
     Writes accounts.csv, campaigns.json, explanations.jsonl, quarantine.jsonl, summary.json,
-    report.md and report.html into OUT. Runs on embedded DuckDB.
+    report.md, report.html, the evidence tables (*.parquet) and manifest.json into OUT. Runs on
+    embedded DuckDB.
     """
-    res = _run_scan(requests, out, accounts, releases, intel, memory_limit)
+    res = _run_scan(requests, out, accounts, releases, intel, memory_limit, indicators, share_key_file)
     _print_scan_summary(res)
 
 
@@ -171,6 +180,95 @@ def demo(
     (results / "evaluation.json").write_text(json.dumps(m, indent=2))
     out_console.print(format_report(m))
     out_console.print(f"\nreport: {results / 'report.html'}\n        {results / 'report.md'}")
+
+
+@app.command()
+def report(
+    results: Path = typer.Option(..., help="A scan's output directory."),
+    format: str = typer.Option("html", "--format", "-f", help="html, md or pdf (pdf needs Chromium)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: RESULTS/dossier.<format>)."),
+) -> None:
+    """Write the campaign dossier: headline, timeline, capability mix, proxies and ASNs, operator time
+    zone, creation waves, linking graph, redacted template examples, release pivot, comparison
+    table across campaigns and a tenant view, from the results directory alone."""
+    from distillwatch.errors import DistillwatchError
+    from distillwatch.report.dossier import render_dossier
+
+    try:
+        path = render_dossier(results, format, out)
+    except (DistillwatchError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out_console.print(f"dossier: {path}")
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Export shareable evidence from a results directory.")
+import_app = typer.Typer(no_args_is_help=True, help="Import partners' shared evidence.")
+app.add_typer(export_app, name="export")
+app.add_typer(import_app, name="import")
+
+
+@export_app.command("stix")
+def export_stix_cmd(
+    results: Path = typer.Option(..., help="A scan's output directory."),
+    out: Path = typer.Option(..., "--out", "-o", help="STIX 2.1 bundle to write (JSON)."),
+    share_key_file: Optional[Path] = typer.Option(None, help="Key agreed with partners; without it, templates are not shared."),
+    tlp: str = typer.Option("amber", help="TLP marking: white, green, amber or red."),
+    producer: str = typer.Option("distillwatch", help="Producer identity name in the bundle."),
+) -> None:
+    """Write campaigns, proxy infrastructure and indicators (IPs, CIDRs, ASNs, user agents, keyed template fingerprints) as a STIX 2.1 bundle.
+
+    No prompt text, account id, email or payment fingerprint leaves; see docs/sharing.md.
+    """
+    from distillwatch.errors import DistillwatchError
+    from distillwatch.share.fingerprint import load_share_key
+    from distillwatch.share.stix import export_stix
+
+    try:
+        key = load_share_key(share_key_file) if share_key_file else None
+        res = export_stix(results, out, share_key=key, tlp=tlp, producer=producer)
+    except (DistillwatchError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out_console.print(f"wrote {out}: " + ", ".join(f"{v} {k}" for k, v in sorted(res["objects"].items())))
+    for n in res.get("notes", []):
+        out_console.print(f"note: {n}")
+
+
+@export_app.command("ocsf")
+def export_ocsf_cmd(
+    results: Path = typer.Option(..., help="A scan's output directory."),
+    out: Path = typer.Option(..., "--out", "-o", help="JSON Lines file of OCSF Detection Findings (class 2004)."),
+) -> None:
+    """Write one OCSF Detection Finding (class 2004) per flagged account and per campaign, validated against the pinned OCSF schema."""
+    from distillwatch.errors import DistillwatchError
+    from distillwatch.share.ocsf import export_ocsf
+
+    try:
+        res = export_ocsf(results, out)
+    except (DistillwatchError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out_console.print(f"wrote {out}: {res['records']} findings ({res['accounts']} accounts, {res['campaigns']} "
+                      f"campaigns), OCSF {res['ocsf_version']}")
+    if res["problems"]:
+        for p in res["problems"][:20]:
+            out_console.print(f"[bold red]invalid[/] {p}")
+        raise typer.Exit(1)
+
+
+@import_app.command("stix")
+def import_stix_cmd(
+    bundle: Path = typer.Argument(..., help="A partner's STIX 2.1 bundle (JSON)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Indicator file to write (JSON Lines) for `scan --indicators`."),
+) -> None:
+    """Read a partner's STIX 2.1 bundle into an indicator file that `scan --indicators` matches."""
+    from distillwatch.errors import DistillwatchError
+    from distillwatch.share.stix import import_stix
+
+    try:
+        res = import_stix(bundle, out)
+    except (DistillwatchError, FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    out_console.print(f"wrote {out}: {res['written']} indicators ({', '.join(f'{v} {k}' for k, v in sorted(res['by_type'].items()))}); "
+                      f"{res['skipped']} skipped")
 
 
 @app.command()

@@ -59,7 +59,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
          releases: str | Path | None = None, intel_dir: str | Path | None = None, engine: str = "duckdb",
          memory_limit: str | None = None, link_params: LinkParams | None = None,
          score_params: ScoreParams | None = None, progress: Callable[[str], object] | None = None,
-         write_report: bool = True) -> ScanResult:
+         write_report: bool = True, indicators: str | Path | None = None,
+         share_key: bytes | None = None) -> ScanResult:
     """Run the whole pipeline on one requests file.
 
     Args:
@@ -74,6 +75,9 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         link_params, score_params: override linking / scoring thresholds.
         progress: callback receiving each stage name as it starts (the CLI drives a Rich display).
         write_report: also render ``report.md`` and ``report.html``.
+        indicators: partner indicators (JSON Lines from ``distillwatch import stix``); matches feed
+            the ``account.partner_template`` and ``account.partner_infrastructure`` signals.
+        share_key: the key agreed with partners, needed to match template fingerprints.
 
     Returns:
         :class:`ScanResult`.
@@ -126,6 +130,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             build_request_features(eng)
         with stage("account_features"):
             feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
+            if indicators:
+                feats = _add_partner_matches(feats, eng, indicators, share_key)
         with stage("account_signals"):
             _, own_hits = account_signal_hits(feats)
             feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
@@ -151,7 +157,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             from distillwatch.report.writer import write_summary
 
             write_summary(result)
-            write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases},
+            write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
+                                       "indicators": indicators},
                            {"engine": engine, "memory_limit": memory_limit, "link_params": lp, "score_params": sp,
                             "intel_dir": str(intel_dir) if intel_dir else None}, summary)
         else:
@@ -212,6 +219,16 @@ class _Timer:
     def __exit__(self, *exc):
         self.timings[self.name] = time.perf_counter() - self.t0
         return False
+
+
+def _add_partner_matches(feats: pd.DataFrame, eng, indicators, share_key: bytes | None) -> pd.DataFrame:
+    """Join partner-indicator matches (``distillwatch.share.stix.match_indicators``) onto the account features."""
+    from distillwatch.share.stix import match_indicators
+
+    m = match_indicators(indicators, eng, share_key=share_key).to_pandas()
+    m = m.rename(columns={"n_matches": "partner_matches", "kinds": "partner_kinds", "indicator_ids": "partner_ids",
+                          "n_requests": "partner_requests"})
+    return feats.merge(m, on="account_id", how="left")
 
 
 def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) -> None:
@@ -335,8 +352,11 @@ def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts
                       "rows_quarantined": len(r.quarantine),
                       "reconciles": r.rows_read == r.rows_accepted + len(r.quarantine)})
     tiers = acc["tier"].value_counts().to_dict()
+    from datetime import datetime, timezone
+
     return {
         "distillwatch_version": __version__,
+        "scanned_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "engine": eng.dialect,
         "rows_read": req.rows_read,
         "rows_scored": req.rows_accepted,

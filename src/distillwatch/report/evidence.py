@@ -9,8 +9,8 @@ request table):
 * ``campaign_artifacts.parquet``: ``campaign_id, kind, value, detail, n_requests, n_accounts,
   first_seen, last_seen`` with kinds ``ip`` (client address), ``cidr`` (its /24 or /48), ``asn``
   (value ``AS<number>``, detail = organisation), ``user_agent``, ``proxy`` (value = proxy kind,
-  detail = cloud provider) and ``template`` (value = template id, detail = the normalised
-  skeleton text: wrapper sentences only, never a user's free text).
+  detail = cloud provider) and ``template`` (value = template id, detail = the most common
+  normalised skeleton text of that template: wrapper sentences only, never a user's free text).
 * ``campaign_edges.parquet``: ``campaign_id, account_id, kind, artifact`` — the linking evidence
   (artifacts held by two or more members) for drawing the account graph.
 * ``account_meta.parquet``: one row per account seen: ``account_id, org_id, created_at,
@@ -76,7 +76,7 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
                 WHERE proxy_kind IS NOT NULL
               UNION ALL SELECT campaign_id, 'template', template_id, skeleton, request_id, account_id, ts FROM r
                 WHERE template_id IS NOT NULL)
-            SELECT campaign_id, kind, value, any_value(detail) AS detail, count(*) AS n_requests,
+            SELECT campaign_id, kind, value, mode(detail) AS detail, count(*) AS n_requests,
                    count(DISTINCT account_id) AS n_accounts, min(ts) AS first_seen, max(ts) AS last_seen
             FROM a GROUP BY campaign_id, kind, value ORDER BY campaign_id, kind, n_requests DESC, value""",
         "account_meta.parquet": f"""

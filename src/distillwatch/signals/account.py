@@ -7,6 +7,7 @@ the measured value and the thresholds. Score 0 means "no evidence", never "prove
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from distillwatch.features.account_features import country_utc_offsets
@@ -333,3 +334,60 @@ class ReleasePivotSignal(AccountSignal):
     def explain(self, row, value):
         return (f"moved to {row.pivot_model} {value:.1f} h after its release; it then carried "
                 f"{row.pivot_share:.0%} of the account's requests")
+
+
+def _partner_kinds(df: pd.DataFrame) -> pd.Series:
+    """Each account's list of matched partner-indicator kinds (empty when no indicators were given)."""
+    if "partner_kinds" not in df:
+        return pd.Series([[] for _ in range(len(df))], index=df.index)
+    return df["partner_kinds"].map(lambda k: list(k) if isinstance(k, (list, tuple, np.ndarray)) else [])
+
+
+@register
+class PartnerTemplateSignal(AccountSignal):
+    """Requests matching a partner's shared prompt-template fingerprint (value: matching requests).
+
+    Partners share templates as keyed HMAC-SHA256 fingerprints (``distillwatch export stix
+    --share-key-file``); ``scan --indicators FILE --share-key-file KEY`` recomputes the
+    fingerprint of every local template skeleton with the same key. Any match scores 1: the
+    account sends the exact wrapper of a campaign a partner documented. Source: the 2026 practice
+    of labs sharing indicators with each other (see ``docs/sharing.md``).
+    """
+
+    id = "account.partner_template"
+    family = "content"
+    min_requests = 1
+
+    def compute(self, df):
+        hit = _partner_kinds(df).map(lambda k: "template_hmac" in k)
+        v = df["partner_requests"].astype(float) if "partner_requests" in df else pd.Series(0.0, index=df.index)
+        return v.where(hit, 0.0), hit.astype(float)
+
+    def explain(self, row, value):
+        return f"{value:.0f} requests use a prompt template that a partner shared as a campaign indicator"
+
+
+@register
+class PartnerInfrastructureSignal(AccountSignal):
+    """Traffic from addresses, networks, ASNs or user agents a partner shared as campaign indicators (value: kinds matched).
+
+    An IP address or network match scores 0.8; an AS number or user-agent match alone scores 0.3
+    (hosting ASNs and popular clients are shared by many honest users). Weight 0.6.
+    """
+
+    id = "account.partner_infrastructure"
+    family = "infrastructure"
+    weight = 0.6
+    min_requests = 1
+
+    def compute(self, df):
+        kinds = _partner_kinds(df)
+        strong = kinds.map(lambda k: bool({"ipv4", "ipv6", "cidr"} & set(k)))
+        weak = kinds.map(lambda k: bool({"asn", "user_agent"} & set(k)))
+        score = strong.astype(float) * 0.8 + (~strong & weak).astype(float) * 0.3
+        v = kinds.map(lambda k: float(len(set(k) - {"template_hmac"})))
+        return v, score
+
+    def explain(self, row, value):
+        kinds = sorted(set(_partner_kinds(pd.DataFrame([row])).iat[0]) - {"template_hmac"})
+        return f"traffic matches partner indicators of kind {', '.join(kinds)}"
