@@ -162,10 +162,10 @@ CASES = [
     ("account.partner_template", dict(partner_kinds=["template_hmac", "ipv4"], partner_requests=12), 12.0, 1.0),
     ("account.partner_template", dict(partner_kinds=["ipv4"], partner_requests=3), 0.0, 0.0),
     ("account.partner_template", {}, 0.0, 0.0),
-    # partner_infrastructure: IP or network 0.8; AS or user agent alone 0.3; value = infrastructure kinds matched
+    # partner_infrastructure: IP or network 0.8; AS or user agent alone 0 (not evidence); value = kinds matched
     ("account.partner_infrastructure", dict(partner_kinds=["ipv4", "asn"]), 2.0, 0.8),
     ("account.partner_infrastructure", dict(partner_kinds=["cidr"]), 1.0, 0.8),
-    ("account.partner_infrastructure", dict(partner_kinds=["asn", "user_agent"]), 2.0, 0.3),
+    ("account.partner_infrastructure", dict(partner_kinds=["asn", "user_agent"]), 2.0, 0.0),
     ("account.partner_infrastructure", dict(partner_kinds=["template_hmac"]), 0.0, 0.0),
     ("account.partner_infrastructure", {}, 0.0, 0.0),
 ]

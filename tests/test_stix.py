@@ -121,6 +121,16 @@ def _results_dir(tmp_path: Path) -> Path:
         "first_seen": pa.array([t0] * len(rows), pa.timestamp("us", "UTC")),
         "last_seen": pa.array([t1] * len(rows), pa.timestamp("us", "UTC"))})
     pq.write_table(tbl, rd / "campaign_artifacts.parquet")
+    # linking evidence: every address, network and template above linked two members, and no
+    # account outside the campaign holds them (exclusivity 1.0)
+    linked = [("ip_day", f"{v}@2026-04-22") for k, v, *_ in rows if k == "ip"]
+    linked += [("prefix_day", f"{v}@2026-04-22") for k, v, *_ in rows if k == "cidr"]
+    linked += [("template", v) for k, v, *_ in rows if k == "template"]
+    edges = [(kind, art, acct) for kind, art in linked for acct in ("acct_secret_1", "acct_secret_2")]
+    pq.write_table(pa.table({"campaign_id": ["C0001"] * len(edges), "account_id": [e[2] for e in edges],
+                             "kind": [e[0] for e in edges], "artifact": [e[1] for e in edges],
+                             "holders": [2] * len(edges), "exclusivity": [1.0] * len(edges)}),
+                   rd / "campaign_edges.parquet")
     return rd
 
 
@@ -193,7 +203,9 @@ def test_export_without_key_omits_templates_and_caps_kinds(tmp_path):
     assert s["tlp"] == "TLP:RED"
     camp = _by_type(json.loads((tmp_path / "b.json").read_text()))["campaign"][0]
     assert "cidr limited to the top 1 of 2" in camp["description"]
-    assert any("campaign_edges.parquet missing" in n for n in s["notes"])
+    (rd / "campaign_edges.parquet").unlink()
+    with pytest.raises(InputError, match="campaign_edges.parquet"):
+        export_stix(rd, tmp_path / "e.json")
     with pytest.raises(ValueError, match="TLP"):
         export_stix(rd, tmp_path / "c.json", tlp="purple")
     with pytest.raises(InputError, match="campaigns.json"):
@@ -428,3 +440,15 @@ def test_simulated_scan_export_import_match(tmp_path):
     by_template = {a for a, r in matches.items() if "template_hmac" in r["kinds"]}
     assert not by_template & benign
     assert members <= by_template
+
+
+def test_template_held_by_anyone_outside_the_campaign_is_never_shared(tmp_path):
+    rd = _results_dir(tmp_path)
+    fp = template_fingerprint(SKEL_A, KEY)
+    export_stix(rd, tmp_path / "a.json", share_key=KEY)
+    assert fp in (tmp_path / "a.json").read_text()  # control: shared while only members hold it
+    t = pq.read_table(rd / "campaign_edges.parquet").to_pandas()
+    t.loc[t["artifact"] == "t_0123456789ab", "exclusivity"] = 0.6  # 3 of 5 holders are members
+    t.to_parquet(rd / "campaign_edges.parquet", index=False)
+    export_stix(rd, tmp_path / "b.json", share_key=KEY)
+    assert fp not in (tmp_path / "b.json").read_text()

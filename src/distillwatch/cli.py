@@ -24,7 +24,7 @@ out_console = Console()
 
 
 def _fail(msg: str) -> None:
-    console.print(f"[bold red]error:[/] {msg}")
+    console.print(f"[bold red]error:[/] {msg}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -64,6 +64,13 @@ def _print_scan_summary(res) -> None:
     s = res.summary
     out_console.print(f"rows read {s['rows_read']:,} = scored {s['rows_scored']:,} + quarantined "
                       f"{s['rows_quarantined']:,} ({'reconciled' if s['reconciles'] else 'NOT RECONCILED'})")
+    if "indicators" in s:
+        i = s["indicators"]
+        out_console.print(f"  partner indicators {i['file']}: {i['valid']:,} usable, {i['invalid']:,} invalid; "
+                          f"{i['accounts_matched']:,} accounts matched"
+                          + ("" if i["template_key"] else " (no --share-key-file: template fingerprints not matched)"))
+        for p in i["problems"][:5]:
+            out_console.print(f"    invalid indicator {p}")
     for f in s["files"][1:]:
         out_console.print(f"  {f['file']}: {f['rows_read']:,} rows read = {f['rows_accepted']:,} accepted + "
                           f"{f['rows_quarantined']:,} quarantined")
@@ -122,6 +129,11 @@ def simulate(
     except Exception as exc:  # noqa: BLE001 - report cleanly
         _fail(f"simulate failed: {exc}")
     out_console.print(_describe(summary))
+
+
+def _out_file(out: Optional[Path], default_name: str) -> Optional[Path]:
+    """An ``--out`` that is an existing directory means "write ``default_name`` in it"."""
+    return out / default_name if out is not None and out.is_dir() else out
 
 
 def _describe(summary) -> str:
@@ -195,7 +207,8 @@ def report(
     from distillwatch.report.dossier import render_dossier
 
     try:
-        path = render_dossier(results, format, out)
+        fmt = format.lower()
+        path = render_dossier(results, fmt, _out_file(out, f"dossier.{fmt}"))
     except (DistillwatchError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     out_console.print(f"dossier: {path}")
@@ -225,6 +238,7 @@ def export_stix_cmd(
 
     try:
         key = load_share_key(share_key_file) if share_key_file else None
+        out = _out_file(out, "bundle.json")
         res = export_stix(results, out, share_key=key, tlp=tlp, producer=producer)
     except (DistillwatchError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
@@ -243,6 +257,7 @@ def export_ocsf_cmd(
     from distillwatch.share.ocsf import export_ocsf
 
     try:
+        out = _out_file(out, "findings.ocsf.jsonl")
         res = export_ocsf(results, out)
     except (DistillwatchError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
@@ -264,6 +279,7 @@ def import_stix_cmd(
     from distillwatch.share.stix import import_stix
 
     try:
+        out = _out_file(out, "indicators.jsonl")
         res = import_stix(bundle, out)
     except (DistillwatchError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))

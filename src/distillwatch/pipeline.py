@@ -130,8 +130,9 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             build_request_features(eng)
         with stage("account_features"):
             feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
+            indicator_report = None
             if indicators:
-                feats = _add_partner_matches(feats, eng, indicators, share_key)
+                feats, indicator_report = _add_partner_matches(feats, eng, indicators, share_key)
         with stage("account_signals"):
             _, own_hits = account_signal_hits(feats)
             feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
@@ -145,17 +146,22 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             acc = _score_accounts(feats, own_hits, groups, sp)
             campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
         summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups)
+        if indicator_report:
+            summary["indicators"] = indicator_report
         result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
         if out:
-            with stage("outputs"):
-                from distillwatch.report.writer import write_outputs
+            from distillwatch.report.dossier import render_dossier
+            from distillwatch.report.manifest import write_manifest
+            from distillwatch.report.writer import write_outputs, write_summary
 
-                write_outputs(result, eng, ing, write_report=write_report)
+            with stage("outputs"):
+                write_outputs(result, eng, ing)
+                write_summary(result)  # the report reads it
+                if write_report:  # report.html / report.md are the dossier, rendered from the files above
+                    render_dossier(out, "html", Path(out) / "report.html")
+                    render_dossier(out, "md", Path(out) / "report.md")
             summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
             summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
-            from distillwatch.report.manifest import write_manifest
-            from distillwatch.report.writer import write_summary
-
             write_summary(result)
             write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
                                        "indicators": indicators},
@@ -222,13 +228,21 @@ class _Timer:
 
 
 def _add_partner_matches(feats: pd.DataFrame, eng, indicators, share_key: bytes | None) -> pd.DataFrame:
-    """Join partner-indicator matches (``distillwatch.share.stix.match_indicators``) onto the account features."""
-    from distillwatch.share.stix import match_indicators
+    """Join partner-indicator matches (``distillwatch.share.stix.match_indicators``) onto the account features.
 
+    Returns the features and a report (valid and invalid indicator lines, accounts matched) that
+    goes into ``summary.json`` under ``indicators``.
+    """
+    from distillwatch.share.stix import match_indicators, read_indicators
+
+    problems: list[str] = []
+    valid = read_indicators(indicators, problems)
     m = match_indicators(indicators, eng, share_key=share_key).to_pandas()
     m = m.rename(columns={"n_matches": "partner_matches", "kinds": "partner_kinds", "indicator_ids": "partner_ids",
                           "n_requests": "partner_requests"})
-    return feats.merge(m, on="account_id", how="left")
+    report = {"file": str(indicators), "valid": len(valid), "invalid": len(problems), "problems": problems[:20],
+              "accounts_matched": int(len(m)), "template_key": share_key is not None}
+    return feats.merge(m, on="account_id", how="left"), report
 
 
 def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) -> None:

@@ -101,7 +101,7 @@ def load_results(results_dir: str | Path) -> Results:
     """Read the files of a scan's results directory (see :data:`REQUIRED_FILES`)."""
     d = Path(results_dir)
     if not d.is_dir():
-        raise InputError(f"{d}: not a results directory (it does not exist)")
+        raise InputError(f"{d}: not a results directory ({'it is a file' if d.exists() else 'it does not exist'})")
     missing = [f for f in REQUIRED_FILES if not (d / f).is_file()]
     if missing:
         raise InputError(f"{d}: not a complete results directory; missing {', '.join(missing)} "

@@ -9,10 +9,12 @@ request table):
 * ``campaign_artifacts.parquet``: ``campaign_id, kind, value, detail, n_requests, n_accounts,
   first_seen, last_seen`` with kinds ``ip`` (client address), ``cidr`` (its /24 or /48), ``asn``
   (value ``AS<number>``, detail = organisation), ``user_agent``, ``proxy`` (value = proxy kind,
-  detail = cloud provider) and ``template`` (value = template id, detail = the most common
+  detail = cloud provider; one row per kind and provider) and ``template`` (value = template id, detail = the most common
   normalised skeleton text of that template: wrapper sentences only, never a user's free text).
-* ``campaign_edges.parquet``: ``campaign_id, account_id, kind, artifact`` — the linking evidence
-  (artifacts held by two or more members) for drawing the account graph.
+* ``campaign_edges.parquet``: ``campaign_id, account_id, kind, artifact, holders, exclusivity`` —
+  the linking evidence (artifacts held by two or more members) for drawing the account graph;
+  ``holders`` is how many accounts in the whole log hold the artifact and ``exclusivity`` the
+  share of them that are members.
 * ``account_meta.parquet``: one row per account seen: ``account_id, org_id, created_at,
   verification, first_seen, last_seen, n_requests, tier, risk, campaign_id``.
 * ``campaign_examples.parquet``: ``campaign_id, template_id, request_id, user_text`` — up to three
@@ -66,19 +68,20 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
         "campaign_artifacts.parquet": """
             WITH r AS (SELECT m.campaign_id, f.* FROM req_features f JOIN campaign_members m USING (account_id)),
             a AS (
-              SELECT campaign_id, 'ip' AS kind, client_ip AS value, NULL AS detail, request_id, account_id, ts
+              SELECT campaign_id, 'ip' AS kind, client_ip AS value, NULL AS detail, NULL AS gkey, request_id, account_id, ts
                 FROM r WHERE client_ip IS NOT NULL
-              UNION ALL SELECT campaign_id, 'cidr', ip_prefix, NULL, request_id, account_id, ts FROM r WHERE ip_prefix IS NOT NULL
-              UNION ALL SELECT campaign_id, 'asn', 'AS' || asn, as_org, request_id, account_id, ts FROM r WHERE asn IS NOT NULL
-              UNION ALL SELECT campaign_id, 'user_agent', user_agent, NULL, request_id, account_id, ts FROM r
+              UNION ALL SELECT campaign_id, 'cidr', ip_prefix, NULL, NULL, request_id, account_id, ts FROM r WHERE ip_prefix IS NOT NULL
+              UNION ALL SELECT campaign_id, 'asn', 'AS' || asn, as_org, NULL, request_id, account_id, ts FROM r WHERE asn IS NOT NULL
+              UNION ALL SELECT campaign_id, 'user_agent', user_agent, NULL, NULL, request_id, account_id, ts FROM r
                 WHERE user_agent IS NOT NULL
-              UNION ALL SELECT campaign_id, 'proxy', proxy_kind, cloud_provider, request_id, account_id, ts FROM r
+              UNION ALL SELECT campaign_id, 'proxy', proxy_kind, cloud_provider, coalesce(cloud_provider, ''), request_id, account_id, ts FROM r
                 WHERE proxy_kind IS NOT NULL
-              UNION ALL SELECT campaign_id, 'template', template_id, skeleton, request_id, account_id, ts FROM r
+              UNION ALL SELECT campaign_id, 'template', template_id, skeleton, NULL, request_id, account_id, ts FROM r
                 WHERE template_id IS NOT NULL)
             SELECT campaign_id, kind, value, mode(detail) AS detail, count(*) AS n_requests,
                    count(DISTINCT account_id) AS n_accounts, min(ts) AS first_seen, max(ts) AS last_seen
-            FROM a GROUP BY campaign_id, kind, value ORDER BY campaign_id, kind, n_requests DESC, value""",
+            FROM a GROUP BY campaign_id, kind, value, gkey
+            ORDER BY campaign_id, kind, n_requests DESC, value, detail""",
         "account_meta.parquet": f"""
             SELECT f.account_id, {acct_cols}, min(f.ts) AS first_seen, max(f.ts) AS last_seen,
                    count(*) AS n_requests, any_value(s.tier) AS tier, any_value(s.risk) AS risk,
@@ -99,12 +102,15 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
     for name, sql in queries.items():
         engine.table(sql).to_pandas().to_parquet(out / name, index=False)
         written.append(name)
-    edges = [(g.campaign_id, a, k, art) for g in result.groups if g.is_campaign
-             for a, k, art in zip(g.edges["account_id"], g.edges["kind"], g.edges["artifact"])]
+    edges = [(g.campaign_id, a, k, art, int(df), float(ex)) for g in result.groups if g.is_campaign
+             for a, k, art, df, ex in zip(g.edges["account_id"], g.edges["kind"], g.edges["artifact"],
+                                          g.edges["df"], g.edges["exclusivity"])]
     pa_edges = pa.table({"campaign_id": pa.array([e[0] for e in edges], pa.string()),
                          "account_id": pa.array([e[1] for e in edges], pa.string()),
                          "kind": pa.array([e[2] for e in edges], pa.string()),
-                         "artifact": pa.array([str(e[3]) for e in edges], pa.string())})
+                         "artifact": pa.array([str(e[3]) for e in edges], pa.string()),
+                         "holders": pa.array([e[4] for e in edges], pa.int64()),
+                         "exclusivity": pa.array([e[5] for e in edges], pa.float64())})
     import pyarrow.parquet as pq
 
     pq.write_table(pa_edges, out / "campaign_edges.parquet")

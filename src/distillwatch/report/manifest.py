@@ -89,7 +89,7 @@ def verify(results_dir: str | Path, check_inputs: bool = True) -> tuple[list[str
 
     Raises:
         FileNotFoundError: no ``manifest.json`` in ``results_dir``.
-        ValueError: the manifest is not valid JSON.
+        ValueError: the manifest is not valid JSON, or records no outputs or malformed ones.
     """
     d = Path(results_dir)
     path = d / MANIFEST
@@ -99,8 +99,15 @@ def verify(results_dir: str | Path, check_inputs: bool = True) -> tuple[list[str
         m = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON: {exc}") from exc
+    listed = m.get("outputs") if isinstance(m, dict) else None
+    if not isinstance(listed, dict) or not listed or not all(
+            isinstance(r, dict) and isinstance(r.get("sha256"), str) for r in listed.values()):
+        raise ValueError(f"{path}: malformed manifest: it must record a SHA-256 for every output file "
+                         "(an empty or edited manifest cannot vouch for anything)")
+    inputs = m.get("inputs", {})
+    if not isinstance(inputs, dict):
+        raise ValueError(f"{path}: malformed manifest: 'inputs' must be an object")
     problems, notes = [], []
-    listed = m.get("outputs", {})
     for name, rec in sorted(listed.items()):
         f = d / name
         if not f.is_file():
@@ -111,7 +118,10 @@ def verify(results_dir: str | Path, check_inputs: bool = True) -> tuple[list[str
         if f.is_file() and f.name != MANIFEST and f.name not in listed:
             notes.append(f"output {f.name}: added after the scan (not in the manifest)")
     if check_inputs:
-        for role, rec in sorted(m.get("inputs", {}).items()):
+        for role, rec in sorted(inputs.items()):
+            if not isinstance(rec, dict) or not isinstance(rec.get("path"), str):
+                problems.append(f"input {role}: malformed manifest entry")
+                continue
             p = Path(rec["path"])
             if not p.is_file():
                 notes.append(f"input {role} ({p}): not checked, the file is not at its recorded path")

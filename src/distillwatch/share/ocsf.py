@@ -26,6 +26,8 @@ import re
 import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from distillwatch.errors import InputError
 from typing import Any
 
 OCSF_VERSION = "1.5.0"
@@ -318,9 +320,18 @@ def export_ocsf(results_dir, out_path, product_name: str = "distillwatch", produ
 
     Returns ``{"path", "records", "accounts", "campaigns", "ocsf_version", "problems"}`` where
     ``problems`` is :func:`validate_ocsf` on the written file (empty when every line is valid).
+
+    Raises:
+        InputError: ``results_dir`` is not a complete results directory (``accounts.csv``,
+            ``campaigns.json`` and ``summary.json`` are required).
     """
     results, out_path = Path(results_dir), Path(out_path)
-    summary = json.loads((results / "summary.json").read_text()) if (results / "summary.json").exists() else {}
+    if not results.is_dir():
+        raise InputError(f"{results}: not a results directory")
+    for need in ("accounts.csv", "campaigns.json", "summary.json"):
+        if not (results / need).is_file():
+            raise InputError(f"{results}: no {need}; is this a complete distillwatch results directory?")
+    summary = json.loads((results / "summary.json").read_text())
     t = _scan_time_ms(results, summary)
     digest = _scan_digest(summary)
     if product_version is None:

@@ -270,20 +270,32 @@ def _read_artifacts(rd: Path) -> dict[str, list[dict]]:
 
 def _read_linking(rd: Path) -> dict[str, dict[str, set[str]]] | None:
     """Per campaign, the client IPs, networks and template ids that linked its members
-    (``campaign_edges.parquet``: artifacts held by >= 2 members and mostly by members), or None."""
+    (``campaign_edges.parquet``: artifacts held by >= 2 members and mostly by members; templates
+    only when held by members alone).
+
+    Raises:
+        InputError: the edges file is missing or unreadable.
+    """
     import pyarrow.parquet as pq
 
     p = rd / "campaign_edges.parquet"
     if not p.exists():
-        return None
+        raise InputError(f"{p}: missing; without the linking evidence, addresses, networks and templates "
+                         "cannot be checked for exclusivity and would over-share. Re-run the scan.")
     try:
-        rows = pq.read_table(p, columns=["campaign_id", "kind", "artifact"]).to_pylist()
+        table = pq.read_table(p)
+        cols = ["campaign_id", "kind", "artifact"] + (["exclusivity"] if "exclusivity" in table.column_names else [])
+        rows = table.select(cols).to_pylist()
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"{p}: cannot read campaign edges: {exc}") from exc
     kinds = {"ip_day": "ip", "prefix_day": "cidr", "template": "template"}
     out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for r in rows:
         k = kinds.get(r["kind"])
+        # a template is shared only when every account in the log that uses it is a member: a
+        # prompt an ordinary user also sent must never become a partner's indicator
+        if k == "template" and r.get("exclusivity", 1.0) < 1.0:
+            continue
         if k and r["artifact"]:
             out[r["campaign_id"]][k].add(r["artifact"].rsplit("@", 1)[0] if k != "template" else r["artifact"])
     return out
@@ -483,6 +495,8 @@ def import_stix(bundle_path: str | Path, out_path: str | Path) -> dict:
         raise InputError(f"{p}: not a JSON file: {exc}") from exc
     if not isinstance(raw, dict) or "type" not in raw:
         raise InputError(f"{p}: not a STIX bundle (expected a JSON object with \"type\": \"bundle\")")
+    if raw.get("type") == "bundle" and not isinstance(raw.get("objects"), list):
+        raise InputError(f"{p}: not a valid STIX bundle: it has no \"objects\" list")
     try:
         parsed = stix2.parse(raw, allow_custom=True)
     except Exception as exc:  # noqa: BLE001 - stix2 raises many types; all mean "bad input"
@@ -638,9 +652,10 @@ def _comparison(path: tuple[str, ...], op: str, rhs) -> list:
         return []
     if path == ("autonomous-system", "number"):
         try:
-            return [("asn", int(v), {})]
+            n = int(v)
         except (TypeError, ValueError):
             return []
+        return [("asn", n, {})] if 0 <= n < 2 ** 32 else []
     if (len(path) == 5 and path[0] == "network-traffic" and path[1:4] == ("extensions", "http-request-ext",
                                                                            "request_header")
             and path[4].lower() == "user-agent" and isinstance(v, str)):
@@ -677,8 +692,37 @@ MATCH_SCHEMA = pa.schema([("account_id", pa.string()), ("n_matches", pa.int64())
 """Columns returned by :func:`match_indicators`."""
 
 
-def read_indicators(path: str | Path) -> list[dict]:
-    """Read an indicator file written by :func:`import_stix` (lines of unknown ``type`` are dropped).
+def _indicator_problem(r: dict) -> str | None:
+    """Why an indicator line cannot be matched, or None when it can."""
+    t, v = r.get("type"), r.get("value")
+    if t not in INDICATOR_KINDS:
+        return f"unknown indicator type {t!r}"
+    try:
+        if t in ("ipv4", "ipv6"):
+            if ipaddress.ip_address(str(v)).version != int(t[-1]):
+                return f"{v!r} is not an {t} address"
+        elif t == "cidr":
+            ipaddress.ip_network(str(v), strict=False)
+        elif t == "asn":
+            n = int(str(v).upper().removeprefix("AS"))
+            if not 0 <= n < 2 ** 32:
+                return f"AS number {v!r} outside 0 .. 2^32-1"
+        elif t == "template_hmac":
+            if not re.fullmatch(r"[0-9a-fA-F]{64}", str(v)):
+                return "template_hmac must be 64 hex digits"
+        elif t == "user_agent" and not str(v):
+            return "empty user agent"
+    except ValueError:
+        return f"invalid {t} value {v!r}"
+    return None
+
+
+def read_indicators(path: str | Path, problems: list[str] | None = None) -> list[dict]:
+    """Read an indicator file written by :func:`import_stix`.
+
+    Lines whose type is unknown or whose value is invalid for its type (a malformed address or
+    network, an AS number outside 32 bits, a fingerprint that is not 64 hex digits) are left out;
+    when ``problems`` is given, one ``"line N: reason"`` string per such line is appended to it.
 
     Raises:
         InputError: missing file, or a line that is not a JSON object with ``type``, ``value`` and
@@ -700,8 +744,11 @@ def read_indicators(path: str | Path) -> list[dict]:
                 raise InputError(f"{p}: line {i}: not JSON ({exc})") from exc
             if not isinstance(r, dict) or not {"type", "value", "indicator_id"} <= r.keys():
                 raise InputError(f"{p}: line {i}: expected an object with type, value and indicator_id")
-            if r["type"] in INDICATOR_KINDS and r["value"] is not None:
+            why = _indicator_problem(r)
+            if why is None:
                 out.append(r)
+            elif problems is not None:
+                problems.append(f"line {i}: {why}")
     return out
 
 

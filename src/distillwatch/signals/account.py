@@ -369,10 +369,11 @@ class PartnerTemplateSignal(AccountSignal):
 
 @register
 class PartnerInfrastructureSignal(AccountSignal):
-    """Traffic from addresses, networks, ASNs or user agents a partner shared as campaign indicators (value: kinds matched).
+    """Traffic from client addresses or networks a partner shared as campaign indicators (value: kinds matched).
 
-    An IP address or network match scores 0.8; an AS number or user-agent match alone scores 0.3
-    (hosting ASNs and popular clients are shared by many honest users). Weight 0.6.
+    An IP address or network match scores 0.8. An AS number or user-agent match alone scores 0:
+    hosting ASNs and popular clients are shared by many honest users, so it is recorded in the
+    value but is not evidence. Weight 0.6.
     """
 
     id = "account.partner_infrastructure"
@@ -383,11 +384,13 @@ class PartnerInfrastructureSignal(AccountSignal):
     def compute(self, df):
         kinds = _partner_kinds(df)
         strong = kinds.map(lambda k: bool({"ipv4", "ipv6", "cidr"} & set(k)))
-        weak = kinds.map(lambda k: bool({"asn", "user_agent"} & set(k)))
-        score = strong.astype(float) * 0.8 + (~strong & weak).astype(float) * 0.3
+        score = strong.astype(float) * 0.8
         v = kinds.map(lambda k: float(len(set(k) - {"template_hmac"})))
         return v, score
 
     def explain(self, row, value):
         kinds = sorted(set(_partner_kinds(pd.DataFrame([row])).iat[0]) - {"template_hmac"})
-        return f"traffic matches partner indicators of kind {', '.join(kinds)}"
+        ids = row["partner_ids"] if "partner_ids" in row.index else None
+        ids = list(ids)[:3] if isinstance(ids, (list, tuple, np.ndarray)) else []
+        return (f"traffic matches partner indicators of kind {', '.join(kinds)}"
+                + (f" (indicators {', '.join(map(str, ids))})" if ids else ""))
