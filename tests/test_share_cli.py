@@ -143,6 +143,8 @@ def test_report_command_writes_the_dossier(world):
         for c in camps:
             assert c["campaign_id"] in text
             assert f"{c['n_requests']:,}" in text
+        cards = {json.loads(x).get("payment_fingerprint") for x in (world / "data" / "accounts.jsonl").read_text().splitlines()}
+        assert not [c for c in cards if c and c in text], "payment fingerprints must not appear in the dossier"
     r = runner.invoke(app, ["report", "--results", world / "res", "--format", "docx"])
     assert r.exit_code == 2
 

@@ -285,6 +285,9 @@ def import_stix_cmd(
         _fail(str(exc))
     out_console.print(f"wrote {out}: {res['written']} indicators ({', '.join(f'{v} {k}' for k, v in sorted(res['by_type'].items()))}); "
                       f"{res['skipped']} skipped")
+    reasons = res.get("skipped_reasons") or {}
+    for why, n in (reasons.items() if isinstance(reasons, dict) else []):
+        out_console.print(f"  skipped {n}: {why}")
 
 
 @app.command()

@@ -412,7 +412,8 @@ def _campaign(c: dict, r: Results, tiers: dict[str, str], plots: bool = True) ->
         top = g.groupby("artifact")["account_id"].nunique().sort_values(ascending=False, kind="stable")
         kinds.append({"kind": EDGE_KIND_LABELS.get(str(k), str(k)), "artifacts": int(len(top)),
                       "accounts": int(g["account_id"].nunique()),
-                      "top": [{"artifact": shorten(redact(str(a)), 60), "accounts": int(n)} for a, n in top.head(3).items()]})
+                      "top": [{"artifact": (f"payment method #{i + 1}" if k == "payment" else shorten(redact(str(a)), 60)),
+                               "accounts": int(n)} for i, (a, n) in enumerate(top.head(3).items())]})
     kinds.sort(key=lambda x: -x["accounts"])
 
     # templates and examples
