@@ -62,6 +62,11 @@ def test_simulate_scan_evaluate_on_a_held_out_seed(tmp_path):
     assert flagged and all(r["reasons"] for r in flagged)
     camps = json.loads((out / "campaigns.json").read_text())["campaigns"]
     assert camps and all(c["n_accounts"] == len(c["accounts"]) for c in camps)
+    from distillwatch.schema import CAMPAIGN_KEYS
+
+    assert all(set(CAMPAIGN_KEYS) <= set(c) for c in camps)
+    with open(out / "accounts.csv", newline="") as fh:
+        assert next(csv.reader(fh)) == ["account_id", "risk", "tier", "campaign_id", "requests", "reasons"]
 
 
 @needs_shared

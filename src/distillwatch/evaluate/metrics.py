@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from distillwatch.errors import InputError
+from distillwatch.schema import TRUTH_COLUMNS
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
@@ -62,7 +63,7 @@ def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
         t = truth
     else:
         t = _read_csv(Path(truth), "truth file")
-    missing = {"account_id", "label", "campaign"} - set(t.columns)
+    missing = set(TRUTH_COLUMNS) - set(t.columns)
     if missing:
         raise InputError(f"{truth}: truth file lacks columns {sorted(missing)}")
     bad = set(t["label"]) - {"attack", "benign"}

@@ -16,8 +16,10 @@ import pyarrow as pa
 
 from distillwatch.engine.base import Engine
 from distillwatch.ingest.lines import load_lines
+from distillwatch.schema import MESSAGE_ROLES, OPTIONAL_REQUEST_FIELDS, REQUIRED_REQUEST_FIELDS
 
-ROLES_SQL = "('system', 'developer', 'user', 'assistant', 'tool', 'function')"
+ROLES_SQL = "(" + ", ".join(f"'{r}'" for r in MESSAGE_ROLES + ("developer", "function")) + ")"
+"""Accepted ``messages[].role`` values: the contract's roles plus OpenAI's ``developer`` and legacy ``function``."""
 MIN_EPOCH_MS = 946_684_800_000  # 2000-01-01T00:00:00Z: smaller integers are not epoch milliseconds
 MAX_EPOCH_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 
@@ -39,10 +41,8 @@ class IngestResult:
     quarantine: list[dict] = field(default_factory=list)
 
 
-CONTRACT_FIELDS = ("request_id", "timestamp", "account_id", "api_key_id", "org_id", "client_ip", "user_agent", "model",
-                   "messages", "prompt", "tools", "max_tokens", "temperature", "stream", "response", "input_tokens",
-                   "output_tokens", "status")
-"""Fields read from each row; anything else is kept in the raw line and ignored."""
+CONTRACT_FIELDS = REQUIRED_REQUEST_FIELDS + OPTIONAL_REQUEST_FIELDS
+"""Fields read from each row (:mod:`distillwatch.schema`); anything else is kept in the raw line and ignored."""
 
 _SPEC = "{" + ", ".join(f'"{f}": "JSON"' for f in CONTRACT_FIELDS) + "}"
 
