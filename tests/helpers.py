@@ -147,3 +147,25 @@ def account_frame(rows: list[dict], index=None) -> pd.DataFrame:
     df["first_seen"] = pd.to_datetime(df["first_seen"], utc=True)
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
     return df
+
+
+def json_strings(obj):
+    """Every string in a parsed JSON value, object keys included (for privacy scans of exports)."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield k
+            yield from json_strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from json_strings(v)
+
+
+def luhn(digits: str) -> bool:
+    """Luhn check (ISO/IEC 7812-1), written here independently of the product's redactor."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from distillwatch.share.ocsf import OCSF_VERSION, export_ocsf, validate_ocsf
+from helpers import json_strings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -146,16 +147,7 @@ def _user_texts(requests: Path) -> list[str]:
     return texts
 
 
-def _strings(o):
-    if isinstance(o, str):
-        yield o
-    elif isinstance(o, dict):
-        for k, v in o.items():
-            yield k
-            yield from _strings(v)
-    elif isinstance(o, list):
-        for v in o:
-            yield from _strings(v)
+
 
 
 @needs_shared
@@ -168,7 +160,7 @@ def test_no_request_text_emails_cards_or_payment_fingerprints(exported):
             shingles.add(t[i:i + SHINGLE])
     assert shingles
     # the raw bytes (JSON-escaped) and every decoded string value
-    haystacks = [text] + [s for r in exported["records"] for s in _strings(r)]
+    haystacks = [text] + [s for r in exported["records"] for s in json_strings(r)]
     for h in haystacks:
         for i in range(len(h) - SHINGLE + 1):
             assert h[i:i + SHINGLE] not in shingles, h[max(0, i - 40):i + 70]

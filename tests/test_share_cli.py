@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from distillwatch.cli import app
+from helpers import json_strings, luhn
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
@@ -83,36 +84,14 @@ def test_ocsf_findings_validate(world):
     assert len((world / "findings.jsonl").read_text().splitlines()) == flagged + len(camps)
 
 
-def _strings(obj):
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield k
-            yield from _strings(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _strings(v)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def test_no_prompt_text_email_or_card_in_any_exported_byte(world):
     bundle = (world / "bundle.json").read_text()
     findings = (world / "findings.jsonl").read_text()
     docs = [json.loads(bundle)] + [json.loads(x) for x in findings.splitlines()]
-    strings = [s for d in docs for s in _strings(d)]
+    strings = [s for d in docs for s in json_strings(d)]
     assert not [s for s in strings if EMAIL.search(s)]
     uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-    cards = [m for s in strings for m in CARD.findall(uuid.sub("", s)) if _luhn(re.sub(r"\D", "", m))]
+    cards = [m for s in strings for m in CARD.findall(uuid.sub("", s)) if luhn(re.sub(r"\D", "", m))]
     assert cards == []
     pieces = set()
     for line in (world / "data" / "requests.jsonl").read_text().splitlines():

@@ -20,6 +20,7 @@ import pytest
 stix2 = pytest.importorskip("stix2")
 
 from distillwatch.engine import get_engine  # noqa: E402
+from helpers import json_strings, luhn  # noqa: E402
 from distillwatch.errors import InputError  # noqa: E402
 from distillwatch.share.fingerprint import (  # noqa: E402
     key_id, load_share_key, normalise_skeleton, template_fingerprint)
@@ -347,24 +348,6 @@ def _features_engine(requests: Path):
     return eng
 
 
-def _strings(x) -> list[str]:
-    if isinstance(x, str):
-        return [x]
-    if isinstance(x, dict):
-        return [s for v in x.values() for s in _strings(v)]
-    if isinstance(x, list):
-        return [s for v in x for s in _strings(v)]
-    return []
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch) * (2 if i % 2 else 1)
-        total += d - 9 if d > 9 else d
-    return total % 10 == 0
-
-
 @needs_shared
 def test_simulated_scan_export_import_match(tmp_path):
     from distillwatch.pipeline import scan
@@ -399,7 +382,7 @@ def test_simulated_scan_export_import_match(tmp_path):
         assert (m[3], m[4]) == (want["first_seen"][:10], want["last_seen"][:10])
 
     # privacy: no 30-character run of any message, no account/org/key ids, emails, payment fingerprints, cards
-    text = "\x00".join(_strings(bundle))
+    text = "\x00".join(json_strings(bundle))
     windows = {text[i:i + 30] for i in range(len(text) - 29)}
     accounts = [json.loads(line) for line in open(data / "accounts.jsonl", encoding="utf-8")]
     forbidden = {a["account_id"] for a in accounts} | {a["org_id"] for a in accounts if a.get("org_id")} \
@@ -419,7 +402,7 @@ def test_simulated_scan_export_import_match(tmp_path):
     assert not [f for f in forbidden if f in text]
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.-]+", text)
     cards = [re.sub(r"\D", "", m) for m in re.findall(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])", text)]
-    assert not [c for c in cards if _luhn(c)]
+    assert not [c for c in cards if luhn(c)]
     # template ids (unkeyed hashes of the text) stay home too
     tids = pq.read_table(res / "campaign_artifacts.parquet").to_pandas().query("kind == 'template'")["value"]
     assert not [t for t in tids if t in text]

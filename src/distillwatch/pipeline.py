@@ -145,7 +145,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         with stage("scoring"):
             acc = _score_accounts(feats, own_hits, groups, sp)
             campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
-        summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups)
+        summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups)
         if indicator_report:
             summary["indicators"] = indicator_report
         result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
@@ -358,7 +358,8 @@ def _iso(ts) -> str | None:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, requests, accounts, releases, edges, groups) -> dict:
+def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups) -> dict:
+    """The ``summary.json`` content: per-file reconciliation, tier counts, timings (s), data versions."""
     req = ing[0]
     files = []
     for r in ing:

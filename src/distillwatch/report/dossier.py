@@ -35,7 +35,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from distillwatch.errors import DistillwatchError, InputError
 from distillwatch.report.redact import redact
 from distillwatch.report.render import CAPABILITY_LABELS, headline
-from distillwatch.report.writer import shorten
 
 FORMATS = ("html", "md", "pdf")
 GRAPH_MAX_ACCOUNTS = 150
@@ -53,6 +52,16 @@ REQUIRED_FILES = ("campaigns.json", "summary.json", "campaign_members.parquet", 
                   "campaign_examples.parquet")
 """Files :func:`render_dossier` reads (``accounts.csv`` is read too when present, for reason ids)."""
 NO_ORG = "(no organisation)"
+
+
+def shorten(text: str | None, n: int) -> str:
+    """Shorten ``text`` to at most ``n`` characters by eliding the middle with `` … ``."""
+    text = " ".join((text or "").split())
+    if len(text) <= n:
+        return text
+    half = (n - 3) // 2
+    return text[:half] + " … " + text[-half:]
+
 
 EDGE_KIND_LABELS = {"payment": "payment fingerprint", "signup_ip": "sign-up IP", "ip_day": "same IP, same day",
                     "prefix_day": "same /24 or /48, same day", "client_fp": "client fingerprint",

@@ -86,7 +86,8 @@ _PHONE_RES = [
 ]
 
 
-def _luhn_ok(digits: str) -> bool:
+def luhn_ok(digits: str) -> bool:
+    """True when a digit string passes the Luhn check (ISO/IEC 7812-1), as payment card numbers do."""
     total, parity = 0, len(digits) % 2
     for i, ch in enumerate(digits):
         d = ord(ch) - 48
@@ -127,7 +128,7 @@ def _auth(m: re.Match) -> str:
 
 def _card(m: re.Match) -> str:
     digits = re.sub(r"\D", "", m.group(0))
-    return CARD if 13 <= len(digits) <= 19 and _luhn_ok(digits) else m.group(0)
+    return CARD if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group(0)
 
 
 def _ipv6(m: re.Match) -> str:

@@ -15,10 +15,6 @@ import orjson
 
 from distillwatch.schema import ACCOUNTS_CSV_COLUMNS
 
-EXAMPLE_CHARS = 160
-"""Longest user-text excerpt shown in a report (characters); the middle is elided."""
-
-
 def write_outputs(result, engine, ingest_results) -> None:
     """Write every output file of ``result`` into ``result.out_dir``.
 
@@ -53,12 +49,3 @@ def write_outputs(result, engine, ingest_results) -> None:
 def write_summary(result) -> None:
     """Write ``summary.json`` (counts, reconciliation, timings in seconds, data versions)."""
     Path(result.out_dir, "summary.json").write_bytes(orjson.dumps(result.summary, option=orjson.OPT_INDENT_2))
-
-
-def shorten(text: str | None, n: int = EXAMPLE_CHARS) -> str:
-    """Shorten ``text`` to at most ``n`` characters by eliding the middle with `` … ``."""
-    text = " ".join((text or "").split())
-    if len(text) <= n:
-        return text
-    half = (n - 3) // 2
-    return text[:half] + " … " + text[-half:]

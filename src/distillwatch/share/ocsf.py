@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from distillwatch.errors import InputError
+from distillwatch.report.redact import luhn_ok
 from typing import Any
 
 OCSF_VERSION = "1.5.0"
@@ -138,19 +139,9 @@ def privacy_problems(rec: Any) -> list[str]:
             out.add("privacy: email-like text")
         if _PMFP_RE.search(s):
             out.add("privacy: payment fingerprint")
-        if any(_luhn(re.sub(r"\D", "", m.group())) for m in _CARD_RE.finditer(s)):
+        if any(luhn_ok(re.sub(r"\D", "", m.group())) for m in _CARD_RE.finditer(s)):
             out.add("privacy: card-number-like digits")
     return sorted(out)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 # --- mapping rules (documented in docs/siem.md) --------------------------------------------------

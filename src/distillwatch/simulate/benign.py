@@ -101,21 +101,7 @@ def gen_casual(world: World, p: P.CasualParams, rng: np.random.Generator, name: 
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     cs, w = countries(world, CASUAL_COUNTRY_WEIGHTS)
     accounts, rows = [], []
@@ -190,21 +176,7 @@ def gen_developer(world: World, p: P.DeveloperParams, rng: np.random.Generator, 
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     cs, w = countries(world, CASUAL_COUNTRY_WEIGHTS)
     accounts, rows = [], []
@@ -291,21 +263,7 @@ def gen_enterprise(world: World, p: P.EnterpriseParams, rng: np.random.Generator
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     accounts, rows = [], []
     n_acc = p.accounts_at(world.scale)
@@ -372,21 +330,7 @@ def gen_coding_agent(world: World, p: P.CodingAgentParams, rng: np.random.Genera
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     org, domain, card = new_org_id(rng), company_domain(rng), new_card(rng)
     egress = world.ips(p.cloud, p.n_egress_ips, rng)
@@ -446,21 +390,8 @@ def gen_eval_harness(world: World, p: P.EvalHarnessParams, rng: np.random.Genera
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
+    Raises, in addition:
         ValueError: neither ``coding`` nor ``tool_use`` prompts are loaded when a coding
             benchmark is drawn (numpy cannot sample from an empty pool).
     """
@@ -530,21 +461,8 @@ def gen_campus(world: World, p: P.CampusParams, rng: np.random.Generator, name: 
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
+    Raises, in addition:
         ValueError: ``world.days < 4`` (two distinct deadline days are drawn from days 2 to
             ``days - 1``).
     """

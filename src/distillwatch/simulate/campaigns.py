@@ -139,21 +139,7 @@ def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: st
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     n = p.accounts_at(world.scale)
     pc_names = [c for c, _ in p.proxy_countries]
@@ -239,21 +225,7 @@ def gen_cot_harvest(world: World, p: P.CotHarvestParams, rng: np.random.Generato
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     n = p.accounts_at(world.scale)
     exits = world.ips("vpn", p.n_vpn_ips, rng) + world.ips("datacenter", p.n_dc_ips, rng)
@@ -317,21 +289,7 @@ def gen_careful_ring(world: World, p: P.CarefulRingParams, rng: np.random.Genera
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     n = p.accounts_at(world.scale)
     mix = _available_mix(world, p.mix)
@@ -404,21 +362,7 @@ def gen_reseller(world: World, p: P.ResellerParams, rng: np.random.Generator, na
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
 
-    Args:
-        world: the window, corpora and IP intelligence.
-        p: the archetype's parameters.
-        rng: the archetype's own generator (the output is a deterministic function of its state).
-        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
-
-    Returns:
-        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
-        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
-        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
-
-    Raises:
-        IntelError: the IP intelligence cannot serve a needed address kind in any country
-            (a missing country alone falls back to any country, see ``World.ips``).
-        RuntimeError: every corpus kind is empty (``World.pick``).
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
     """
     n = p.accounts_at(world.scale)
     cc = _choice(rng, ("SG", "HK", "US", "GB"))

@@ -12,7 +12,7 @@ import math
 import string
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import orjson
@@ -538,3 +538,27 @@ def request_row(t: float, acct: Account, *, key: str, ip: str, ua: str, model: s
     row["output_tokens"] = int(min(out_tokens, max_tokens)) if status == 200 else 0
     row["status"] = int(status)
     return row
+
+
+class ArchetypeGenerator(Protocol):
+    """The signature every ``gen_*`` function in ``benign.py`` and ``campaigns.py`` follows."""
+
+    def __call__(self, world: "World", p: Any, rng: np.random.Generator, name: str) -> tuple[list, list]:
+        """Generate one archetype's accounts and requests.
+
+    Args:
+        world: the window, corpora and IP intelligence.
+        p: the archetype's parameters.
+        rng: the archetype's own generator (the output is a deterministic function of its state).
+        name: archetype name, written to ``Account.archetype`` (the ``campaign`` of ``truth.csv``).
+
+    Returns:
+        ``(accounts, rows)``: a list of ``Account`` and a list of request rows (``request_row``
+        dicts, time in ``"_t"`` as UTC epoch seconds, all ``status`` 200). Rows may fall outside
+        the window; ``simulate`` adds 429 / 500 rows and keeps ``t0 <= _t < t1``.
+
+    Raises:
+        IntelError: the IP intelligence cannot serve a needed address kind in any country
+            (a missing country alone falls back to any country, see ``World.ips``).
+        RuntimeError: every corpus kind is empty (``World.pick``).
+        """
