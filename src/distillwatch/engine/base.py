@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 import pyarrow as pa
 
@@ -61,6 +61,29 @@ class Engine(ABC):
     def register(self, name: str, data: pa.Table) -> None:
         """Make an Arrow table visible to SQL as a table called ``name`` (copied in)."""
         self._register_arrow(name, data)
+
+    def map_batches(self, stage: str, out: str, query: str, fn: Callable[[pa.RecordBatch], pa.RecordBatch],
+                    schema: pa.Schema, batch_rows: int = 65_536) -> None:
+        """Create table ``out`` by applying a vectorised Python function to ``query``'s result, batch by batch.
+
+        This is how non-SQL per-row work (a trained text classifier, embeddings) joins the
+        pipeline without a Python loop per row: ``fn`` receives an Arrow record batch of at most
+        ``batch_rows`` rows and returns a record batch with exactly ``schema``. On DuckDB the
+        batches stream from the query; on Spark the same ``fn`` runs through ``mapInArrow``.
+
+        Raises:
+            EngineError: the query failed, or ``fn`` raised or returned a batch whose schema is not ``schema``.
+        """
+        t0 = time.perf_counter()
+        try:
+            self._map_batches(out, query, fn, schema, batch_rows)
+        except Exception as exc:  # noqa: BLE001 - re-raised with context
+            raise EngineError(stage, query, exc) from exc
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+    @abstractmethod
+    def _map_batches(self, out: str, query: str, fn: Callable[[pa.RecordBatch], pa.RecordBatch],
+                     schema: pa.Schema, batch_rows: int) -> None: ...
 
     @abstractmethod
     def _execute(self, sql: str, params: list[Any] | None) -> None: ...

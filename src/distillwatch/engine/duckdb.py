@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 import pyarrow as pa
@@ -59,6 +59,27 @@ class DuckDBEngine(Engine):
         self.con.register(f"__arrow_{name}", data)
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "__arrow_{name}"')
         self.con.unregister(f"__arrow_{name}")
+
+    def _map_batches(self, out: str, query: str, fn: Callable[[pa.RecordBatch], pa.RecordBatch],
+                     schema: pa.Schema, batch_rows: int) -> None:
+        reader = self.con.sql(query).to_arrow_reader(batch_rows)
+
+        def produce():
+            for batch in reader:
+                res = fn(batch)
+                if not res.schema.equals(schema):
+                    raise ValueError(f"map_batches function returned schema {res.schema}, expected {schema}")
+                yield res
+
+        stream = pa.RecordBatchReader.from_batches(schema, produce())
+        # a second cursor: the reader above keeps the first one busy while this one writes
+        cur = self.con.cursor()
+        try:
+            cur.register(f"__map_{out}", stream)
+            cur.execute(f'CREATE OR REPLACE TABLE "{out}" AS SELECT * FROM "__map_{out}"')
+            cur.unregister(f"__map_{out}")
+        finally:
+            cur.close()
 
     def close(self) -> None:
         """Close the DuckDB connection and remove the spill folder this engine created."""
