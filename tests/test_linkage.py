@@ -94,3 +94,68 @@ def test_one_tenant_rule():
     assert not _one_tenant(g, fi)
     fi.loc["c", "top_org_id"] = None
     assert not _one_tenant(g, fi)  # an account with no org at all is not known to be the same tenant
+
+
+def _two_rings(shared_kind: str, pure: bool, holders_y: int = 2):
+    """Two 5-account rings that Leiden keeps apart, joined only by one artifact of ``shared_kind``."""
+    rows = []
+    for ring, card in (("x", "c1"), ("y", "c2")):
+        for i in range(5):
+            a = f"{ring}{i}"
+            rows += [(a, "payment", card, 1, 5), (a, "template", card + "t", 10, 5)]
+    holders = ["x0", "x1"] + [f"y{i}" for i in range(holders_y)]
+    rows += [(a, shared_kind, "shared", 3, len(holders)) for a in holders]
+    e = _edges(rows)
+    e["pure"] = False
+    e.loc[e["artifact"] == "shared", "pure"] = pure
+    e.loc[e["artifact"] == "shared", "weight"] = 0.05
+    return e
+
+
+def test_communities_holding_one_extraction_pure_artifact_are_merged():
+    comm = communities(_two_rings("param_fp", pure=True), LinkParams())
+    assert len({comm[f"{r}{i}"] for r in "xy" for i in range(5)}) == 1
+
+
+def test_a_shared_artifact_that_is_not_extraction_pure_does_not_merge():
+    comm = communities(_two_rings("param_fp", pure=False), LinkParams())
+    assert comm["x0"] != comm["y0"]
+
+
+def test_one_stray_holder_does_not_pull_its_community_in():
+    # only y0 holds the pure artifact on the y side: a community joins only with >= 2 holders
+    comm = communities(_two_rings("param_fp", pure=True, holders_y=1), LinkParams())
+    assert comm["x0"] != comm["y1"]
+
+
+def _artifact_engine(rows):
+    """An engine with ``req_features`` and ``template_accounts`` built from (account, template, fp, ext) rows."""
+    import pyarrow as pa
+
+    from distillwatch.engine import get_engine
+
+    eng = get_engine("duckdb")
+    n = len(rows)
+    eng.register("req_features", pa.table({
+        "account_id": [r[0] for r in rows], "template_id": [r[1] for r in rows], "system_hash": [None] * n,
+        "client_fp": [r[2] for r in rows], "param_fp": [r[2] for r in rows], "client_ip": [None] * n,
+        "ip_prefix": [None] * n, "ts": pa.array([0] * n, pa.timestamp("us", tz="UTC")),
+        "is_cot": [r[3] for r in rows], "is_rubric": [False] * n, "output_tokens": [100] * n, "max_tokens": [100] * n}))
+    eng.run("t", "CREATE TABLE template_accounts AS SELECT template_id, 0.0 AS extraction_share FROM req_features "
+                 "WHERE false")
+    return eng
+
+
+def test_hub_pruned_unless_extraction_pure():
+    from distillwatch.linkage.graph import build_artifacts
+
+    # 60 accounts share fingerprint "sdk" with ordinary requests; 60 share "harness" with CoT requests
+    rows = [(f"b{i}", None, "sdk", False) for i in range(60)] + [(f"e{i}", None, "harness", True) for i in range(60)]
+    eng = _artifact_engine(rows)
+    try:
+        kept = build_artifacts(eng, False, LinkParams(hub_min=50, hub_fraction=0.05))
+    finally:
+        eng.close()
+    # hub limit max(50, 0.05 * 120) = 50 < 60: "sdk" is pruned, "harness" (100 % extraction) is kept
+    assert set(kept["artifact"]) == {"harness"}
+    assert kept["pure"].all() and len(kept) == 2 * 60  # client_fp and param_fp edges of 60 accounts

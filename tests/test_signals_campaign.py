@@ -245,16 +245,18 @@ def _tpl_edges(specs):
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("specs, value", [
-    # 100 requests at 1.0 and 300 at 0.0 -> 100/400
-    ([("t1", [(0, 50), (1, 50)], 1.0), ("t2", [(0, 100), (2, 200)], 0.0)], 0.25),
-    # one template, share 0.8 -> 0.8 whatever the volume
-    ([("t1", [(0, 7), (1, 3)], 0.8)], 0.8),
-    ([("t1", [(0, 10), (1, 30)], 0.5), ("t2", [(1, 60)], 1.0)], 0.8),  # (40*0.5 + 60*1.0) / 100
+@pytest.mark.parametrize("specs, value, score", [
+    # 100 requests at 1.0 and 300 at 0.0 -> 100/400; 400 requests is full support
+    ([("t1", [(0, 50), (1, 50)], 1.0), ("t2", [(0, 100), (2, 200)], 0.0)], 0.25, 0.25),
+    # one template, share 0.8, but only 10 requests: no support, score 0
+    ([("t1", [(0, 7), (1, 3)], 0.8)], 0.8, 0.0),
+    # 25 requests: support ramp (25 - 10) / (40 - 10) = 0.5 -> 0.8 * 0.5
+    ([("t1", [(0, 20), (1, 5)], 0.8)], 0.8, 0.4),
+    ([("t1", [(0, 10), (1, 30)], 0.5), ("t2", [(1, 60)], 1.0)], 0.8, 0.8),  # (40*0.5 + 60*1.0) / 100
 ])
-def test_extraction_templates(specs, value):
+def test_extraction_templates(specs, value, score):
     h = evaluate("campaign.extraction_templates", members(3), _tpl_edges(specs))
-    assert h.value == pytest.approx(value) and h.score == pytest.approx(value)
+    assert h.value == pytest.approx(value) and h.score == pytest.approx(score)
     assert h.family == "content"
 
 

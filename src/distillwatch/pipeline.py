@@ -282,13 +282,19 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
         hits = list(own_hits[a]) + ([h for h in g.hits if h.score > 0] if g else [])
         fam = family_scores(hits)
         risk = combine_risk(fam, sp.base)
-        tier = tier_for(risk, fam, None if g is None else g.n_links(), rec.verification if isinstance(rec.verification, str) else None, sp)
+        burst = getattr(rec, "burst_share", None)
+        tier = tier_for(risk, fam, None if g is None else g.n_links(),
+                        rec.verification if isinstance(rec.verification, str) else None, sp,
+                        None if burst is None or burst != burst else float(burst))
         hits.sort(key=lambda h: -h.score * SIGNALS[h.signal_id].weight)
+        evidence = [f"{h.signal_id}: {h.evidence}" for h in hits if h.score > 0]
+        if tier == "clear" and g is None and risk >= sp.review_risk:
+            evidence.append(f"not flagged on its own: one burst ({float(burst):.0%} of its requests on two consecutive "
+                            f"UTC days) and no link to other accounts (an eval run or batch job looks the same)")
         rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
                      "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),
                      "reasons": ";".join(h.signal_id for h in hits if h.score > 0),
-                     **{f: round(v, 6) for f, v in fam.items()},
-                     "evidence": [f"{h.signal_id}: {h.evidence}" for h in hits if h.score > 0]})
+                     **{f: round(v, 6) for f, v in fam.items()}, "evidence": evidence})
     df = pd.DataFrame(rows)
     return df.sort_values(["risk", "account_id"], ascending=[False, True]).reset_index(drop=True)
 

@@ -7,7 +7,11 @@ Definitions (standard):
   truth label is ``attack``. An empty denominator gives ``None``, never a made-up 1.0.
 * ARI is the adjusted Rand index (Hubert & Arabie 1985, scikit-learn's ``adjusted_rand_score``)
   between true campaign names and predicted ``campaign_id`` over attack accounts; an attack
-  account outside every predicted campaign is its own singleton cluster.
+  account outside every predicted campaign is its own singleton cluster. With a single true
+  campaign this is 1 only for a perfect grouping and 0 for anything else, so ``ari_all`` is also
+  given: the same index over every scored account, where each benign account and each account
+  outside a predicted campaign is its own singleton (a benign account pulled into a campaign, or
+  a campaign split in two, lowers it in proportion).
 
 Only accounts present in both ``truth.csv`` and ``accounts.csv`` are scored; the counts of
 accounts missing on either side are reported.
@@ -94,6 +98,9 @@ def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
     att = m[pos]
     pred = [c if c else f"__single_{a}" for a, c in zip(att["account_id"], att["campaign_id"])]
     out["ari"] = float(adjusted_rand_score(att["campaign"], pred)) if len(att) > 1 else None
+    true_all = [c if lab == "attack" else f"__benign_{a}" for a, c, lab in zip(m["account_id"], m["campaign"], m["label"])]
+    pred_all = [c if c else f"__single_{a}" for a, c in zip(m["account_id"], m["campaign_id"])]
+    out["ari_all"] = float(adjusted_rand_score(true_all, pred_all)) if len(att) > 1 else None
     per = {}
     for name, g in att.groupby("campaign"):
         per[name] = {"accounts": int(len(g)), "flagged": int(g["tier"].isin(["ban", "review"]).sum()),
@@ -120,7 +127,8 @@ def format_report(ev: dict) -> str:
              f"(tp {ev['ban_review']['tp']}, fp {ev['ban_review']['fp']}, fn {ev['ban_review']['fn']})",
              f"ban:        precision {f(ev['ban']['precision'])}  recall {f(ev['ban']['recall'])}  "
              f"(tp {ev['ban']['tp']}, fp {ev['ban']['fp']}, fn {ev['ban']['fn']})",
-             f"campaign grouping ARI (attack accounts): {f(ev['ari'])}",
+             f"campaign grouping ARI (attack accounts): {f(ev['ari'])}; over all accounts, others as singletons: "
+             f"{f(ev.get('ari_all'))}",
              "per campaign:"]
     for k, v in ev["per_campaign"].items():
         lines.append(f"  {k:<28} accounts {v['accounts']:>5}  flagged {v['flagged']:>5}  banned {v['banned']:>5}  "

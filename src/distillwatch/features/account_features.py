@@ -33,7 +33,8 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     top_ip_country, cot_share, hv_share, top_capability, top_capability_share,
     single_turn_share, tool_turn_share, mean_max_tokens, mean_output_tokens, long_output_share,
     n_templates, top_template, top_template_share, shared_template_share, n_client_fps,
-    top_client_fp, hour_hist (24 UTC hourly counts), inferred_utc_offset, sleep_share`` plus the
+    top_client_fp, hour_hist (24 UTC hourly counts), inferred_utc_offset, sleep_share,
+    burst_share`` (the largest share of the account's requests on two consecutive UTC days) plus the
     accounts-file columns (``created_at, verification, payment_fingerprint, billing_country,
     email_domain, signup_ip, acct_org_id``), ``age_at_first_use_h`` and release-pivot columns
     ``pivot_model, pivot_hours, pivot_share``.
@@ -59,6 +60,11 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
         capc AS (
           SELECT account_id, first(capability ORDER BY n DESC, capability) AS top_capability, max(n) AS top_n
           FROM (SELECT account_id, capability, count(*) AS n FROM req_features GROUP BY ALL) GROUP BY account_id),
+        days AS (SELECT account_id, date_trunc('day', ts) AS d, count(*) AS n FROM req_features GROUP BY ALL),
+        burst AS (
+          SELECT d1.account_id, max(d1.n + coalesce(d2.n, 0)) AS burst_n
+          FROM days d1 LEFT JOIN days d2 ON d2.account_id = d1.account_id AND d2.d = d1.d + INTERVAL 1 DAY
+          GROUP BY d1.account_id),
         tplc AS (
           SELECT account_id, first(template_id ORDER BY n DESC, template_id) AS top_template, max(n) AS top_n
           FROM (SELECT account_id, template_id, count(*) AS n FROM req_features WHERE template_id IS NOT NULL
@@ -100,8 +106,10 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
         SELECT a.*, a.n_requests / greatest(a.active_days, 1) AS req_per_active_day,
                CASE WHEN gs.n_gaps >= 5 AND gs.gap_mean > 0 THEN gs.gap_sd / gs.gap_mean END AS gap_cv,
                capc.top_capability, capc.top_n / a.n_requests AS top_capability_share,
-               tplc.top_template, coalesce(tplc.top_n, 0) / a.n_requests AS top_template_share
-        FROM a LEFT JOIN gs USING (account_id) LEFT JOIN capc USING (account_id) LEFT JOIN tplc USING (account_id)""")
+               tplc.top_template, coalesce(tplc.top_n, 0) / a.n_requests AS top_template_share,
+               burst.burst_n / a.n_requests AS burst_share
+        FROM a LEFT JOIN gs USING (account_id) LEFT JOIN capc USING (account_id) LEFT JOIN tplc USING (account_id)
+        LEFT JOIN burst USING (account_id)""")
     df = engine.table("SELECT * FROM acct_features ORDER BY account_id").to_pandas()
     df = _add_timezone(df)
     if has_accounts:

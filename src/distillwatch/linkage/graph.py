@@ -1,8 +1,8 @@
 """Stage 4: link accounts through the artifacts they share and find communities.
 
 The graph is bipartite: account nodes and artifact nodes (a payment fingerprint, a signup IP, a
-client IP on one UTC day, a /24 on one day, a client fingerprint, a system-prompt hash, a prompt
-template, a lockstep group). An account-artifact edge weighs ``kind weight x rarity x support``:
+client IP on one UTC day, a /24 on one day, a client fingerprint, a generation-parameter
+fingerprint, a system-prompt hash, a prompt template, a lockstep group). An account-artifact edge weighs ``kind weight x rarity x support``:
 
 * rarity = ``ln(N / df) / ln(N)`` where ``df`` is the number of accounts holding the artifact
   (inverse document frequency, normalised to 0..1);
@@ -10,7 +10,12 @@ template, a lockstep group). An account-artifact edge weighs ``kind weight x rar
   artifacts such as cards);
 * artifacts held by one account are dropped, and so are *hubs* held by more than
   ``max(hub_min, hub_fraction * N)`` accounts, so one campus NAT or one popular SDK cannot merge
-  everyone.
+  everyone; except *extraction-pure* hubs: request-level artifacts (template, system prompt,
+  client fingerprint, IP or /24 on a day) whose requests ask for reasoning traces, rubric grading
+  or long outputs (``EXTRACTION_REQUEST_SQL``) in a share >= ``hub_pure_share``. A template or
+  client fingerprint that thousands of accounts share and that carries almost only extraction
+  requests is the campaign itself (one stream split over 20,000 accounts), not a crowd; a popular
+  SDK's default fingerprint carries everyone's ordinary traffic and stays pruned.
 
 No account pair is ever enumerated: the bipartite graph has one edge per (account, artifact).
 Communities come from the Leiden algorithm (Traag, Waltman & van Eck 2019, "From Louvain to
@@ -29,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from distillwatch.engine.base import Engine
+from distillwatch.features.account_features import EXTRACTION_REQUEST_SQL
 from distillwatch.features.sketches import near_duplicate_roots
 
 
@@ -37,10 +43,11 @@ class LinkParams:
     """Linking parameters. Kind weights and families are per artifact kind."""
 
     kind_weights: dict[str, float] = field(default_factory=lambda: {
-        "payment": 1.0, "signup_ip": 0.6, "ip_day": 0.6, "prefix_day": 0.3, "client_fp": 0.5,
+        "payment": 1.0, "signup_ip": 0.6, "ip_day": 0.6, "prefix_day": 0.3, "client_fp": 0.5, "param_fp": 0.3,
         "system_prompt": 0.7, "template": 0.8, "lockstep": 0.6})
     hub_fraction: float = 0.05
     hub_min: int = 50
+    hub_pure_share: float = 0.9
     lockstep_jaccard: float = 0.5
     lockstep_min_hours: int = 8
     lockstep_max_coverage: float = 0.6
@@ -48,50 +55,60 @@ class LinkParams:
     seed: int = 0
 
 
+PURE_KINDS = ("template", "system_prompt", "client_fp", "param_fp")
+"""Request-level artifact kinds that can be *extraction-pure* (network addresses cannot: residential
+proxies exit through real households)."""
+
 KIND_FAMILY = {"payment": "identity", "signup_ip": "identity", "ip_day": "infrastructure",
-               "prefix_day": "infrastructure", "client_fp": "infrastructure", "system_prompt": "content",
+               "prefix_day": "infrastructure", "client_fp": "infrastructure", "param_fp": "infrastructure", "system_prompt": "content",
                "template": "content", "lockstep": "behaviour"}
 """Evidence family of each artifact kind."""
 
 
 def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
-    """Create ``account_artifacts`` (account_id, kind, artifact, n, support) and return the kept edges.
+    """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support) and return the kept edges.
 
-    Kept edges have 2 <= df <= hub limit; ``weight`` is computed as described in the module doc.
+    ``n_ext`` counts the account's requests with the artifact that are extraction requests. Kept
+    edges have 2 <= df <= hub limit, or df above it on an extraction-pure hub; ``weight`` is
+    computed as described in the module doc.
     Template edges carry ``extraction_share``, the share of the template's requests that ask for
     reasoning traces, rubric grading or long outputs (needs table ``template_accounts``).
     """
     acct_sql = ""
     if has_accounts:
         acct_sql = """
-          UNION ALL SELECT account_id, 'payment', payment_fingerprint, 1, 1.0 FROM accounts
+          UNION ALL SELECT account_id, 'payment', payment_fingerprint, 1, 0, 1.0 FROM accounts
             WHERE payment_fingerprint IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)
-          UNION ALL SELECT account_id, 'signup_ip', signup_ip, 1, 1.0 FROM accounts
+          UNION ALL SELECT account_id, 'signup_ip', signup_ip, 1, 0, 1.0 FROM accounts
             WHERE signup_ip IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)"""
     engine.run("link:artifacts", f"""
         CREATE OR REPLACE TABLE account_artifacts AS
         WITH acct_n AS (SELECT account_id, count(*) AS n_req FROM req_features GROUP BY account_id),
+        rf AS (SELECT *, ({EXTRACTION_REQUEST_SQL})::INT AS ext FROM req_features),
         r AS (
-          SELECT account_id, 'template' AS kind, template_id AS artifact FROM req_features WHERE template_id IS NOT NULL
-          UNION ALL SELECT account_id, 'system_prompt', system_hash FROM req_features WHERE system_hash IS NOT NULL
-          UNION ALL SELECT account_id, 'client_fp', client_fp FROM req_features
-          UNION ALL SELECT account_id, 'ip_day', client_ip || '@' || strftime(ts, '%Y-%m-%d') FROM req_features
+          SELECT account_id, 'template' AS kind, template_id AS artifact, ext FROM rf WHERE template_id IS NOT NULL
+          UNION ALL SELECT account_id, 'system_prompt', system_hash, ext FROM rf WHERE system_hash IS NOT NULL
+          UNION ALL SELECT account_id, 'client_fp', client_fp, ext FROM rf
+          UNION ALL SELECT account_id, 'param_fp', param_fp, ext FROM rf
+          UNION ALL SELECT account_id, 'ip_day', client_ip || '@' || strftime(ts, '%Y-%m-%d'), ext FROM rf
             WHERE client_ip IS NOT NULL
-          UNION ALL SELECT account_id, 'prefix_day', ip_prefix || '@' || strftime(ts, '%Y-%m-%d') FROM req_features
+          UNION ALL SELECT account_id, 'prefix_day', ip_prefix || '@' || strftime(ts, '%Y-%m-%d'), ext FROM rf
             WHERE ip_prefix IS NOT NULL),
-        agg AS (SELECT account_id, kind, artifact, count(*) AS n FROM r GROUP BY ALL)
-        SELECT agg.account_id, kind, artifact, n, sqrt(n / acct_n.n_req) AS support
+        agg AS (SELECT account_id, kind, artifact, count(*) AS n, sum(ext) AS n_ext FROM r GROUP BY ALL)
+        SELECT agg.account_id, kind, artifact, n, n_ext, sqrt(n / acct_n.n_req) AS support
         FROM agg JOIN acct_n USING (account_id)
         {acct_sql}""")
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     t = engine.table(f"""
-        WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df FROM account_artifacts GROUP BY ALL)
+        WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df, sum(n_ext) / sum(n) AS pure
+                    FROM account_artifacts GROUP BY ALL)
         SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
+               a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}) AND df.pure >= {float(params.hub_pure_share)} AS pure,
                CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
         FROM account_artifacts a JOIN df USING (kind, artifact)
         LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
-        WHERE df.df BETWEEN 2 AND {hub}
+        WHERE df.df BETWEEN 2 AND {hub} OR (df.df > {hub} AND df.pure >= {float(params.hub_pure_share)})
         ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
     lock = lockstep_artifacts(engine, params)
     if len(lock):
@@ -146,8 +163,13 @@ def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
 def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     """Run Leiden on the bipartite account-artifact graph; return ``{account_id: community}``.
 
-    Only accounts with at least one kept edge appear. Community numbers are renumbered by
-    decreasing size, then by smallest account id, so they are deterministic.
+    Only accounts with at least one kept edge appear. Communities whose members hold the same
+    extraction-pure artifact (``pure``: a template, system prompt or client / parameter fingerprint
+    whose requests are almost only extraction requests; see :data:`PURE_KINDS`) are then merged:
+    modularity has a resolution limit (Fortunato & Barthelemy 2007) and cuts a stream split over
+    thousands of one-request accounts into dozens of pieces, while the harness fingerprint they all
+    share says they are one operation. Community numbers are
+    renumbered by decreasing size, then by smallest account id, so they are deterministic.
     """
     import igraph as ig
 
@@ -165,9 +187,38 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     ig.set_random_number_generator(random.Random(params.seed))
     part = g.community_leiden(objective_function="modularity", weights="weight",
                               resolution=params.resolution, n_iterations=-1)
-    memb = part.membership[: len(accts)]
+    memb = list(part.membership[: len(accts)])
+    if "pure" in edges.columns and edges["pure"].fillna(False).astype(bool).any():
+        memb = _merge_on_pure(memb, edges, a_idx)
     groups: dict[int, list[str]] = {}
     for a, c in zip(accts, memb):
         groups.setdefault(c, []).append(a)
     order = sorted(groups.values(), key=lambda m: (-len(m), min(m)))
     return {a: k for k, members in enumerate(order) for a in members}
+
+
+def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) -> list[int]:
+    """Union the communities that hold a common extraction-pure artifact; return new labels.
+
+    A community joins a hub only if at least two of its members hold it (one stray account does not
+    pull its whole community in).
+    """
+    hubs = edges[edges["pure"].fillna(False).astype(bool)]
+    parent = {c: c for c in set(memb)}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    comm_of = hubs["account_id"].map(lambda a: memb[a_idx[a]])
+    held = hubs.assign(c=comm_of).groupby(["kind", "artifact", "c"])["account_id"].nunique().reset_index()
+    held = held[held["account_id"] >= 2]
+    for _, g in held.groupby(["kind", "artifact"], sort=True):
+        cs = sorted(g["c"].tolist())
+        for c in cs[1:]:
+            ra, rb = find(cs[0]), find(c)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return [find(c) for c in memb]

@@ -64,14 +64,14 @@ def shorten(text: str | None, n: int) -> str:
 
 
 EDGE_KIND_LABELS = {"payment": "payment fingerprint", "signup_ip": "sign-up IP", "ip_day": "same IP, same day",
-                    "prefix_day": "same /24 or /48, same day", "client_fp": "client fingerprint",
+                    "prefix_day": "same /24 or /48, same day", "client_fp": "client fingerprint", "param_fp": "generation parameters",
                     "system_prompt": "system prompt", "template": "prompt template", "lockstep": "lock-step activity"}
 PROXY_LABELS = {"vpn": "VPN", "tor": "Tor exit", "cloud": "cloud", "datacenter": "hosting / data centre",
                 "hosting": "hosting / data centre", "residential_proxy": "residential proxy"}
 _PALETTE = ["#2e6bd9", "#e67e22", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#d4ac0d", "#7f8c8d",
             "#2c3e50", "#e84393"]
 _KIND_COLOURS = {"payment": "#c0392b", "signup_ip": "#e84393", "ip_day": "#e67e22", "prefix_day": "#d4ac0d",
-                 "client_fp": "#8e44ad", "system_prompt": "#16a085", "template": "#2e6bd9", "lockstep": "#2c3e50"}
+                 "client_fp": "#8e44ad", "param_fp": "#9b59b6", "system_prompt": "#16a085", "template": "#2e6bd9", "lockstep": "#2c3e50"}
 _TIER_COLOURS = {"ban": "#b03a2e", "review": "#e59866"}
 
 

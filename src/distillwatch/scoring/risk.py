@@ -14,7 +14,10 @@ Method (explainable by construction):
    ``ban_families`` families >= 0.5, an account that is not ``verified_org`` (verified
    organisations go to human review, never to an automatic ban), and either membership of a
    campaign or, for a lone account, infrastructure AND behaviour evidence >= 0.5 each.
-   ``review`` needs risk >= ``review_risk``. Everything else is ``clear``.
+   ``review`` needs risk >= ``review_risk``. Everything else is ``clear``. A lone account (in no
+   campaign) whose requests fall almost all (``lone_burst_share``, 90 %) on two consecutive UTC
+   days is one burst: an eval-harness run, a one-off batch job. It is not flagged on its own
+   evidence (issue 3 names both as hard negatives); the same burst linked to other accounts is.
 4. A linked group becomes a campaign when it has >= ``campaign_min_accounts`` accounts, its
    ``campaign.extraction_content`` score is >= ``campaign_min_content`` (0.65: above the 0.6
    ceiling of capability concentration alone, so at least one specific extraction signal such as
@@ -53,6 +56,7 @@ class ScoreParams:
     campaign_min_links: int = 2
     ban_min_links: int = 2
     min_exclusivity: float = 0.5
+    lone_burst_share: float = 0.9
 
 
 def noisy_or(scores: list[float]) -> float:
@@ -100,7 +104,7 @@ def combine_risk(fam: dict[str, float], base: float = 0.35) -> float:
 
 
 def tier_for(risk: float, fam: dict[str, float], campaign_links: int | None, verification: str | None,
-             p: ScoreParams) -> str:
+             p: ScoreParams, burst_share: float | None = None) -> str:
     """Tier ``ban``, ``review`` or ``clear`` (see module docstring, steps 3 and 4).
 
     Args:
@@ -110,10 +114,13 @@ def tier_for(risk: float, fam: dict[str, float], campaign_links: int | None, ver
             when the account is in no campaign.
         verification: the account's verification level, if known.
         p: thresholds.
+        burst_share: the largest share of the account's requests on two consecutive UTC days.
     """
     strong = sum(1 for v in fam.values() if v >= 0.5)
     lone_evader = campaign_links is None and fam.get("infrastructure", 0.0) >= 0.5 and fam.get("behaviour", 0.0) >= 0.5
     linked = campaign_links is not None and campaign_links >= p.ban_min_links
+    if campaign_links is None and burst_share is not None and burst_share >= p.lone_burst_share:
+        return "clear"
     if (risk >= p.ban_risk and fam.get("content", 0.0) >= p.ban_content and strong >= p.ban_families
             and (linked or lone_evader) and verification != "verified_org"):
         return "ban"

@@ -69,12 +69,17 @@ class ExtractionContentSignal(CampaignSignal):
 class ExtractionTemplatesSignal(CampaignSignal):
     """Share of the requests built on the group's own templates that ask for reasoning traces, rubric grading or long outputs (value: fraction).
 
-    Score equals the value. Weighted by requests over the templates that link the group. This
-    sees extraction that members mix into ordinary traffic (a reseller relaying its customers'
-    chat alongside a harness), which dilutes each account's own content score. Benign
-    look-alike: a class sharing a popular "explain step by step" prompt, which also needs two
-    linking signals and a majority of extraction requests on its shared templates.
+    Weighted by requests over the templates that link the group. Score is the value times a
+    support ramp from 0 at ``MIN_SUPPORT`` to 1 at ``FULL_SUPPORT`` requests on those templates:
+    six long answers to one shared prompt say nothing, four hundred do. This sees extraction that
+    members mix into ordinary traffic (a reseller relaying its customers' chat alongside a
+    harness), which dilutes each account's own content score. Benign look-alike: a class sharing a
+    popular "explain step by step" prompt, which also needs two linking signals and a majority of
+    extraction requests on its shared templates.
     """
+
+    MIN_SUPPORT = 10
+    FULL_SUPPORT = 40
 
     id = "campaign.extraction_templates"
     family = "content"
@@ -87,7 +92,8 @@ class ExtractionTemplatesSignal(CampaignSignal):
         if per.empty or per["n"].sum() == 0:
             return None
         v = float((per["n"] * per["share"]).sum() / per["n"].sum())
-        return self.hit(v, v, f"{v:.0%} of the {int(per['n'].sum()):,} requests on the group's {len(per)} shared "
+        score = v * ramp(float(per["n"].sum()), self.MIN_SUPPORT, self.FULL_SUPPORT)
+        return self.hit(v, score, f"{v:.0%} of the {int(per['n'].sum()):,} requests on the group's {len(per)} shared "
                               f"templates ask for reasoning traces, rubric grading or long outputs")
 
 
@@ -123,7 +129,7 @@ class SharedInfrastructureSignal(CampaignSignal):
     family = "infrastructure"
 
     def evaluate(self, members, edges):
-        v, e = _share_linked(members, edges, ("ip_day", "prefix_day", "client_fp"))
+        v, e = _share_linked(members, edges, ("ip_day", "prefix_day", "client_fp", "param_fp"))
         if e.empty:
             return None
         return self.hit(v, ramp(v, 0.3, 0.8),

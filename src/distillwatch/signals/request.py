@@ -117,8 +117,11 @@ class ClientFingerprintSignal(Signal):
     """Generation-parameter and client fingerprint: hash of user agent, max_tokens, temperature, stream, tools and system prompt.
 
     Accounts driven by one harness share this exact tuple even when their IPs differ. The
-    system-prompt hash is also kept on its own (``system_hash``). Benign look-alikes: a popular
-    SDK with default parameters (hub-pruned in linking by its frequency).
+    system-prompt hash is also kept on its own (``system_hash``), and the generation parameters
+    without the system prompt form ``param_fp`` (user agent, max_tokens, temperature, stream,
+    tools): one harness that paraphrases its system prompt per request still shares it. Benign
+    look-alikes: a popular SDK with default parameters (hub-pruned in linking by its frequency
+    unless its traffic is almost only extraction requests).
     """
 
     id = "request.client_fingerprint"
@@ -131,6 +134,9 @@ class ClientFingerprintSignal(Signal):
             "client_fp": ("left(md5(concat_ws('|', coalesce(r.user_agent, '-'), coalesce(r.max_tokens::VARCHAR, '-'), "
                           "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'), "
                           "array_to_string(r.tool_names, ','), coalesce(md5(nullif(r.system_text, '')), '-'))), 16)"),
+            "param_fp": ("left(md5(concat_ws('|', coalesce(r.user_agent, '-'), coalesce(r.max_tokens::VARCHAR, '-'), "
+                         "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'), "
+                         "array_to_string(r.tool_names, ','))), 16)"),
         }
 
 

@@ -11,6 +11,8 @@ from distillwatch.simulate.params import (
     ATTACK_ARCHETYPES,
     BENIGN_ARCHETYPES,
     SCENARIO_DEFAULTS,
+    BurstOnceParams,
+    LegitRelayParams,
     ArchetypeParams,
     CampusParams,
     CarefulRingParams,
@@ -28,6 +30,8 @@ from distillwatch.simulate.world import Adoption, WorldParams
 __all__ = [
     "ATTACK_ARCHETYPES",
     "BENIGN_ARCHETYPES",
+    "BurstOnceParams",
+    "LegitRelayParams",
     "GENERATORS",
     "SCENARIO_DEFAULTS",
     "Adoption",

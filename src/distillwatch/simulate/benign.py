@@ -173,6 +173,9 @@ def gen_developer(world: World, p: P.DeveloperParams, rng: np.random.Generator, 
     lognormal (median 450 coding, 90 tool use, 300 chat; sigma 0.7); requests in a session are
     ``20 + out / 40`` s plus a lognormal pause (median 90 s) apart.
 
+    With ``p.user_agent`` set, every account uses that one user agent (the user agents are still
+    drawn, so the rest of the log is the same as without it).
+
     Source: behaviour and constants are the project's own modelling choices (``docs/simulator.md``),
     not fitted to data; the prompt texts are real corpus rows.
 
@@ -187,6 +190,8 @@ def gen_developer(world: World, p: P.DeveloperParams, rng: np.random.Generator, 
         home, office = world.ips("residential", 2, rng, cc)
         cloud_ip = world.ips(_choice(rng, clouds), 1, rng)[0]
         uas = [sdk_ua(rng) for _ in range(1 + int(rng.random() < 0.4))]
+        if p.user_agent:
+            uas = [p.user_agent]
         company = rng.random() < 0.45
         acct = Account(
             account_id=new_account_id(rng), archetype=name, label="benign",
@@ -521,4 +526,69 @@ def gen_campus(world: World, p: P.CampusParams, rng: np.random.Generator, name: 
                                                 stream=stream, out_tokens=out))
                         t += _gap(rng, out, 70)
                         sent += 1
+    return accounts, rows
+
+
+# ------------------------------------------------------------------------------------
+def gen_burst_once(world: World, p: P.BurstOnceParams, rng: np.random.Generator, name: str):
+    """Generate ``benign:burst_once``: light users who run one big batch job on one day.
+
+    Per account: a country from ``CASUAL_COUNTRY_WEIGHTS`` and its UTC offset, one home
+    residential IP, one SDK user agent, personal or company email, created 30-900 days before the
+    window, ``email`` verification. On each day (``p.p_active_day``) ``Poisson(p.requests_mean)``
+    chat or coding requests at ``WORK_HOURS`` local time. On one random day the account sends
+    ``U(p.burst_requests)`` requests (at most ``1.5 * scale``-scaled) over ``U(p.burst_hours)``
+    hours from its home or a cloud box: the same instruction ("Summarise ...", "Rewrite ...",
+    "Translate ...") around real chat texts, ``max_tokens`` 1024, temperature 0.3. Output
+    lognormal (median 220 tokens, sigma 0.6).
+
+    Source: the project's own modelling of a benign one-off batch job (``docs/simulator.md``); the
+    texts inside are real corpus rows.
+
+    Arguments, return value and errors follow :class:`~distillwatch.simulate.world.ArchetypeGenerator`.
+    """
+    cs, w = countries(world, CASUAL_COUNTRY_WEIGHTS)
+    jobs = ("Summarise the following text in three bullet points:\n\n{x}",
+            "Rewrite this in plain English for a newsletter:\n\n{x}",
+            "Translate the following into German:\n\n{x}",
+            "Extract every person and organisation named in this text as a JSON list:\n\n{x}")
+    accounts, rows = [], []
+    for _ in range(p.accounts_at(world.scale)):
+        cc = cs[int(rng.choice(len(cs), p=w))]
+        off = utc_offset(rng, cc)
+        home = world.ips("residential", 1, rng, cc)[0]
+        ua = sdk_ua(rng)
+        acct = Account(
+            account_id=new_account_id(rng), archetype=name, label="benign",
+            created_at=world.t0 - rng.uniform(30, 900) * DAY,
+            email_domain=company_domain(rng) if rng.random() < 0.4 else personal_mail(rng, cc),
+            payment_fingerprint=new_card(rng), billing_country=cc, org_id=None, verification="email",
+            signup_ip=home, api_keys=[new_key_id(rng)])
+        accounts.append(acct)
+        for day in range(world.days):
+            if rng.random() >= p.p_active_day:
+                continue
+            k = int(rng.poisson(p.requests_mean))
+            times = np.sort(world.local_day_start(day, off) + sample_hours(rng, WORK_HOURS, k) * HOUR)
+            for t in times:
+                kind = "coding" if rng.random() < 0.3 and world.has("coding") else "benign_chat"
+                prompt = world.pick(rng, kind)
+                out = lognormal_tokens(rng, 300, 0.7, 2048)
+                rows.append(request_row(t, acct, key=acct.api_keys[0], ip=home, ua=ua,
+                                        model=world.model_at(rng, t, p.adoption), max_tokens=2048,
+                                        messages=[{"role": "user", "content": prompt.text}],
+                                        temperature=0.7, stream=False, out_tokens=out))
+        day = int(rng.integers(0, world.days))
+        n_job = int(round(rng.integers(*p.burst_requests) * min(1.0, 1.5 * world.scale)))
+        job = _choice(rng, jobs)
+        ip = home if rng.random() < 0.6 else world.ips("cloud:amazon", 1, rng)[0]
+        t0 = world.local_day_start(day, off) + rng.uniform(8, 15) * HOUR
+        times = np.sort(t0 + rng.uniform(0, rng.uniform(*p.burst_hours) * HOUR, n_job))
+        model = world.model_at(rng, t0, p.adoption)
+        for t in times:
+            text = world.pick(rng, "benign_chat").text
+            out = lognormal_tokens(rng, 220, 0.6, 1024)
+            rows.append(request_row(t, acct, key=acct.api_keys[0], ip=ip, ua=ua, model=model, max_tokens=1024,
+                                    messages=[{"role": "user", "content": job.format(x=text)}],
+                                    temperature=0.3, stream=False, out_tokens=out))
     return accounts, rows

@@ -20,6 +20,7 @@ from distillwatch.simulate.world import (
     DAY,
     GLOBAL_PRODUCT_HOURS,
     HOUR,
+    HUMAN_HOURS,
     WORK_HOURS,
     Account,
     World,
@@ -34,6 +35,7 @@ from distillwatch.simulate.world import (
     request_row,
     sample_hours,
     sdk_ua,
+    utc_offset,
 )
 
 _FREE = ("gmail.com", "gmail.com", "gmail.com", "outlook.com", "hotmail.com", "yahoo.com")
@@ -136,6 +138,13 @@ def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: st
     ``p.temperature``, no streaming; output lognormal (median 2800 tokens, 900 agentic; sigma
     0.5); requests ``out / 50 + U(5, 40)`` s apart; model per task via ``p.adoption``.
 
+    Evasion knobs (the scenario suite, :mod:`distillwatch.simulate.scenarios`):
+    ``p.total_requests`` spreads a fixed stream over the accounts (each account's rate is scaled
+    by ``total * scale / (n * mean(daily_rate) * mean(lifespan) * p_active_day)``);
+    ``p.wrapper_style="paraphrase"`` sends every task in the humanised ``CAREFUL`` wording with no
+    system prompt; ``p.human_schedule`` puts requests on ``HUMAN_HOURS`` in the billing country's
+    time zone with every proxy IP in that country. Defaults reproduce the original archetype.
+
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
 
@@ -152,6 +161,13 @@ def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: st
     card_w /= card_w.sum()
     throwaway = [company_domain(rng) for _ in range(2)]
     tokens = _IpTokens()
+    rate_factor = 1.0
+    if p.total_requests:
+        expected = n * np.mean(p.daily_rate) * np.mean(p.lifespan_days) * p.p_active_day
+        rate_factor = p.total_requests * world.scale / expected
+    style = "careful" if p.wrapper_style == "paraphrase" else "hydra"
+    if p.wrapper_style not in ("hydra", "paraphrase"):
+        raise ValueError(f"wrapper_style must be hydra or paraphrase, got {p.wrapper_style!r}")
     # waves: activation times spread over the window (the first one just before it starts)
     wave_start = world.t0 - 1.5 * DAY + np.linspace(0, max(world.days - 4, 1), p.n_waves) * DAY
     wave_of = np.sort(rng.integers(0, p.n_waves, n))
@@ -172,30 +188,38 @@ def gen_hydra(world: World, p: P.HydraParams, rng: np.random.Generator, name: st
         accounts.append(acct)
         start = wave_start[w] + rng.uniform(0, 12) * HOUR
         end = start + rng.uniform(*p.lifespan_days) * DAY
-        rate = rng.uniform(*p.daily_rate)
+        rate = rng.uniform(*p.daily_rate) * rate_factor
+        off = utc_offset(rng, cc) if p.human_schedule else 0.0
         ip_tok = tokens.new("residential", cc)
         for d in range(int(math.ceil((end - start) / DAY))):
             lo, hi = start + d * DAY, min(start + (d + 1) * DAY, end)
             if rng.random() >= p.p_active_day:
                 continue
             budget = int(rng.poisson(rate * (hi - lo) / DAY))
-            # mostly spread over the whole day, partly in the operators' working hours
-            n_op = int(rng.binomial(budget, p.operator_hours_share))
-            op_day = math.floor((lo + p.operator_offset_h * HOUR - world.t0) / DAY)
-            t_op = world.local_day_start(op_day, p.operator_offset_h) + sample_hours(rng, WORK_HOURS, n_op) * HOUR
-            t_op = np.where((t_op >= lo) & (t_op < hi), t_op, rng.uniform(lo, hi, n_op))
-            times = np.sort(np.concatenate([rng.uniform(lo, hi, budget - n_op), t_op]))
+            if p.human_schedule:  # a human's day in the billing country (the IPs' time zone)
+                local_day = math.floor((lo + off * HOUR - world.t0) / DAY)
+                t_h = world.local_day_start(local_day, off) + sample_hours(rng, HUMAN_HOURS, budget) * HOUR
+                times = np.sort(np.where((t_h >= lo) & (t_h < hi), t_h, t_h + DAY))
+                times = times[times < hi]
+            else:
+                # mostly spread over the whole day, partly in the operators' working hours
+                n_op = int(rng.binomial(budget, p.operator_hours_share))
+                op_day = math.floor((lo + p.operator_offset_h * HOUR - world.t0) / DAY)
+                t_op = world.local_day_start(op_day, p.operator_offset_h) + sample_hours(rng, WORK_HOURS, n_op) * HOUR
+                t_op = np.where((t_op >= lo) & (t_op < hi), t_op, rng.uniform(lo, hi, n_op))
+                times = np.sort(np.concatenate([rng.uniform(lo, hi, budget - n_op), t_op]))
             i = 0
             while i < len(times):
                 kind = _weighted(rng, mix)
-                chain, tools = _extraction_messages(world, rng, kind, "hydra")
+                chain, tools = _extraction_messages(world, rng, kind, style)
                 chain = chain[: len(times) - i]
                 t = times[i]
                 model = world.model_at(rng, t, p.adoption)
                 for msgs in chain:
                     if rng.random() < p.p_new_ip:
                         kind_ip = "mobile" if rng.random() < p.mobile_proxy_share else "residential"
-                        country = cc if rng.random() < 0.6 else pc_names[int(rng.choice(len(pc_names), p=pc_w))]
+                        country = cc if p.human_schedule or rng.random() < 0.6 else \
+                            pc_names[int(rng.choice(len(pc_names), p=pc_w))]
                         ip_tok = tokens.new(kind_ip, country)
                     median = 900 if kind == "agentic_multiturn" else 2800
                     out = lognormal_tokens(rng, median, 0.5, p.max_tokens)
@@ -357,7 +381,8 @@ def gen_reseller(world: World, p: P.ResellerParams, rng: np.random.Generator, na
     temperature 0.7, output lognormal median 2200 tokens, model via ``p.extraction_adoption``);
     the rest relay the last turn of a real chat (up to 3 turns, history included) with the
     customer's own parameters, the real reply length as output and model via ``p.adoption`` /
-    ``p.p_mini``.
+    ``p.p_mini``. The same generator makes ``benign:relay`` (``LegitRelayParams``: no extraction,
+    labelled benign).
 
     Source: modelled on the 2026 distillation disclosures (``docs/simulator.md``); the wrappers are
     the project's own text (``wrappers.py``), the content inside is real corpus rows.
@@ -373,7 +398,7 @@ def gen_reseller(world: World, p: P.ResellerParams, rng: np.random.Generator, na
         egress += world.ips(p.clouds[j % len(p.clouds)], 1, rng)
     created0 = world.t0 - rng.uniform(150, 400) * DAY
     accounts = [Account(
-        account_id=new_account_id(rng), archetype=name, label="attack",
+        account_id=new_account_id(rng), archetype=name, label=type(p).label,
         created_at=created0 + rng.uniform(0, 60) * DAY, email_domain=domain, payment_fingerprint=cards[i % 2],
         billing_country=cc, org_id=org, verification="startup", signup_ip=egress[0],
         api_keys=[new_key_id(rng) for _ in range(2 + int(rng.integers(3)))]) for i in range(n)]

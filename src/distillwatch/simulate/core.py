@@ -30,6 +30,8 @@ GENERATORS: dict[type, Callable] = {
     P.CotHarvestParams: C.gen_cot_harvest,
     P.CarefulRingParams: C.gen_careful_ring,
     P.ResellerParams: C.gen_reseller,
+    P.LegitRelayParams: C.gen_reseller,
+    P.BurstOnceParams: B.gen_burst_once,
 }
 
 FILES = {"requests": "requests.jsonl", "accounts": "accounts.jsonl", "releases": "releases.jsonl",

@@ -75,6 +75,8 @@ class DeveloperParams(ArchetypeParams):
     p_cloud_ip: float = 0.2
     adoption: Adoption = field(default_factory=lambda: Adoption(lag_h=3, share=0.45, ramp_h=24))
     p_mini: float = 0.3
+    user_agent: str | None = None
+    """One user agent for every account (a popular SDK shared by thousands); ``None`` draws per account."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,15 @@ class HydraParams(ArchetypeParams):
     operator_offset_h: float = 8.0
     operator_hours_share: float = 0.3
     adoption: Adoption = field(default_factory=lambda: Adoption(lag_h=4.0, share=0.9, ramp_h=2.0))
+    total_requests: int | None = None
+    """Split mode: the campaign's whole stream (requests at ``scale=1``, scaled like volumes) is spread
+    over the accounts, so each account's daily rate is ``daily_rate`` times ``total / expected``."""
+    wrapper_style: str = "hydra"
+    """``hydra``: fixed system/task templates; ``paraphrase``: everyday, humanised wording with no system
+    prompt (``wrappers.CAREFUL``), a different paraphrase per request."""
+    human_schedule: bool = False
+    """Imitate humans: requests follow ``HUMAN_HOURS`` in the account's billing-country time zone, and
+    every proxy IP is in that country (so the IP's time zone matches the schedule)."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +240,28 @@ class ResellerParams(ArchetypeParams):
     extraction_adoption: Adoption = field(default_factory=lambda: Adoption(lag_h=6, share=0.8, ramp_h=6))
     adoption: Adoption = field(default_factory=lambda: Adoption(lag_h=24, share=0.35, ramp_h=48))
     p_mini: float = 0.25
+
+
+@dataclass(frozen=True)
+class LegitRelayParams(ResellerParams):
+    """A legitimate reseller: a relay whose customers are ordinary (no extraction traffic)."""
+
+    name: ClassVar[str] = "benign:relay"
+    label: ClassVar[str] = "benign"
+    extraction_share: float = 0.0
+
+
+@dataclass(frozen=True)
+class BurstOnceParams(ArchetypeParams):
+    """Ordinary light users who, once, run a one-day batch job (summaries, rewrites) of hundreds of requests."""
+
+    name: ClassVar[str] = "benign:burst_once"
+    n_accounts: int = 6
+    min_accounts: int = 2
+    requests_mean: float = 4.0
+    p_active_day: float = 0.35
+    burst_requests: tuple[int, int] = (400, 1500)
+    burst_hours: tuple[float, float] = (2.0, 8.0)
 
 
 SCENARIO_DEFAULTS: dict[str, ArchetypeParams] = {
