@@ -135,7 +135,7 @@ NEUTRAL_ACCOUNT = dict(
     long_output_share=0.0, single_turn_share=0.2, mean_max_tokens=NAN, distinct_hours=10, inferred_utc_offset=None,
     gap_cv=2.0, top_ip_country=None, billing_country=None, first_seen=JAN, n_prefixes=1, n_asns=1,
     anon_share=0.0, hosting_share=0.0, age_at_first_use_h=NAN, pivot_hours=NAN, pivot_share=NAN, pivot_model=None,
-    created_at=pd.NaT, content=0.0,
+    created_at=pd.NaT, content=0.0, pure_template_requests=0, extraction_share=0.0, burst_share=0.2,
 )
 """An ``acct_features`` row on which no account signal has evidence (every score 0)."""
 

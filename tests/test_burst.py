@@ -53,3 +53,12 @@ FAM = {"content": 1.0, "infrastructure": 1.0, "behaviour": 1.0, "identity": 0.0}
 ])
 def test_lone_burst_rule(links, burst, tier):
     assert tier_for(1.0, FAM, links, None, ScoreParams(), burst) == tier
+
+
+@pytest.mark.parametrize("n, links, tier", [
+    (19, None, "clear"),   # too few requests to judge a lone account
+    (20, None, "ban"),
+    (5, 3, "ban"),         # small, but in a campaign
+])
+def test_lone_accounts_need_enough_requests(n, links, tier):
+    assert tier_for(1.0, FAM, links, None, ScoreParams(), 0.5, n) == tier

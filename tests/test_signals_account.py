@@ -67,6 +67,11 @@ CASES = [
     ("account.template_reuse", dict(shared_template_share=0.9, n_requests=9), 0.9, 0.0),
     ("account.template_reuse", dict(shared_template_share=NAN), NAN, 0.0),
     # output_harvest: long_output_share, ramp 0.3 -> 0.8, needs single_turn_share >= 0.5
+    # extraction_substream: requests on extraction-pure templates, ramp 10 -> 50, >= 10 requests
+    ("account.extraction_substream", dict(pure_template_requests=30), 30, 0.5),
+    ("account.extraction_substream", dict(pure_template_requests=10), 10, 0.0),
+    ("account.extraction_substream", dict(pure_template_requests=50, n_requests=3000), 50, 1.0),
+    ("account.extraction_substream", dict(pure_template_requests=9, n_requests=9), 9, 0.0),
     ("account.output_harvest", dict(long_output_share=0.55, single_turn_share=0.5), 0.55, 0.5),
     ("account.output_harvest", dict(long_output_share=0.55, single_turn_share=0.49), 0.55, 0.0),
     ("account.output_harvest", dict(long_output_share=0.8, single_turn_share=1.0), 0.8, 1.0),
@@ -202,6 +207,7 @@ def test_neutral_row_scores_zero_and_rows_stay_aligned(sid):
 
 # (signal id, row overrides, value passed to explain, substrings the sentence must contain)
 EXPLAIN_CASES = [
+    ("account.extraction_substream", dict(n_requests=2000), 150.0, ["150 of 2,000", "90 %", "10", "50"]),
     ("account.cot_harvest", dict(n_requests=50), 0.4, ["40%", "50", "20%", "60%"]),
     ("account.capability_concentration", dict(top_capability="coding", top_capability_share=0.7), 0.8,
      ["80%", "coding", "70%", "60%", "95%"]),

@@ -285,12 +285,22 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
         burst = getattr(rec, "burst_share", None)
         tier = tier_for(risk, fam, None if g is None else g.n_links(),
                         rec.verification if isinstance(rec.verification, str) else None, sp,
-                        None if burst is None or burst != burst else float(burst))
+                        None if burst is None or burst != burst else float(burst), int(rec.n_requests))
         hits.sort(key=lambda h: -h.score * SIGNALS[h.signal_id].weight)
         evidence = [f"{h.signal_id}: {h.evidence}" for h in hits if h.score > 0]
+        if g is not None and a in g.weak:
+            if tier == "ban":
+                tier = "review"
+            evidence.append(f"attached to {g.campaign_id} by one extraction-pure artifact only (its harness "
+                            f"fingerprint or template); held at review, never banned on that link alone")
         if tier == "clear" and g is None and risk >= sp.review_risk:
-            evidence.append(f"not flagged on its own: one burst ({float(burst):.0%} of its requests on two consecutive "
-                            f"UTC days) and no link to other accounts (an eval run or batch job looks the same)")
+            if int(rec.n_requests) < sp.lone_min_requests:
+                evidence.append(f"not flagged on its own: {int(rec.n_requests)} requests are too few to judge a lone "
+                                f"account (at least {sp.lone_min_requests}) and it links to no other account")
+            else:
+                evidence.append(f"not flagged on its own: one burst ({float(burst):.0%} of its requests on two "
+                                f"consecutive UTC days) and no link to other accounts (an eval run or batch job "
+                                f"looks the same)")
         rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
                      "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),
                      "reasons": ";".join(h.signal_id for h in hits if h.score > 0),

@@ -25,6 +25,12 @@ EXTRACTION_REQUEST_SQL = ("(is_cot OR is_rubric OR CASE WHEN output_tokens IS NO
 """Where ``output_tokens`` is absent, a request with ``max_tokens`` at least this counts as asking for a long output."""
 
 
+PURE_TEMPLATE_SHARE = 0.9
+"""Share of a template's requests (log-wide) that must be extraction requests for it to count as extraction-pure."""
+PURE_TEMPLATE_MIN_REQUESTS = 20
+"""Requests a template needs log-wide before its extraction share is trusted."""
+
+
 def build_account_features(engine: Engine, has_accounts: bool, has_releases: bool) -> pd.DataFrame:
     """Create ``acct_features`` and return it as a DataFrame (one row per account seen).
 
@@ -34,7 +40,10 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     single_turn_share, tool_turn_share, mean_max_tokens, mean_output_tokens, long_output_share,
     n_templates, top_template, top_template_share, shared_template_share, n_client_fps,
     top_client_fp, hour_hist (24 UTC hourly counts), inferred_utc_offset, sleep_share,
-    burst_share`` (the largest share of the account's requests on two consecutive UTC days) plus the
+    extraction_share`` (share of requests matching ``EXTRACTION_REQUEST_SQL``),
+    ``pure_template_requests`` (requests on an extraction-pure template: one with at least
+    ``PURE_TEMPLATE_MIN_REQUESTS`` requests log-wide, of which ``PURE_TEMPLATE_SHARE`` or more are
+    extraction requests), ``burst_share`` (the largest share of the account's requests on two consecutive UTC days) plus the
     accounts-file columns (``created_at, verification, payment_fingerprint, billing_country,
     email_domain, signup_ip, acct_org_id``), ``age_at_first_use_h`` and release-pivot columns
     ``pivot_model, pivot_hours, pivot_share``.
@@ -55,8 +64,10 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
           SELECT account_id, avg(gap) AS gap_mean, stddev_samp(gap) AS gap_sd, count(gap) AS n_gaps
           FROM g WHERE gap IS NOT NULL GROUP BY account_id),
         f AS (
-          SELECT f.*, coalesce(ta.n_accounts, 0) AS tpl_accounts FROM req_features f
-          LEFT JOIN template_accounts ta USING (template_id)),
+          SELECT f.*, coalesce(ta.n_accounts, 0) AS tpl_accounts,
+                 coalesce(ta.extraction_share >= {PURE_TEMPLATE_SHARE} AND ta.n_requests >= {PURE_TEMPLATE_MIN_REQUESTS},
+                          false) AS on_pure_template
+          FROM req_features f LEFT JOIN template_accounts ta USING (template_id)),
         capc AS (
           SELECT account_id, first(capability ORDER BY n DESC, capability) AS top_capability, max(n) AS top_n
           FROM (SELECT account_id, capability, count(*) AS n FROM req_features GROUP BY ALL) GROUP BY account_id),
@@ -92,6 +103,8 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
             avg(CASE WHEN output_tokens IS NOT NULL THEN (output_tokens >= {LONG_OUTPUT_TOKENS})::INT
                      ELSE (coalesce(max_tokens, 0) >= {LONG_MAX_TOKENS_NO_USAGE})::INT END) AS long_output_share,
             avg(is_rubric::INT) AS rubric_share,
+            avg(({EXTRACTION_REQUEST_SQL})::INT) AS extraction_share,
+            count_if(on_pure_template) AS pure_template_requests,
             avg(coalesce(proxy_kind IN ('vpn', 'tor'), false)::INT) AS anon_share,
             avg(coalesce(proxy_kind IN ('cloud', 'datacenter'), false)::INT) AS hosting_share,
             count(DISTINCT template_id) AS n_templates,

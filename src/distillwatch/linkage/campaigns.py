@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from distillwatch.signals.base import SIGNALS, SignalHit
@@ -34,12 +35,16 @@ class Group:
         hits: campaign-signal results.
         is_campaign: set by scoring.
         campaign_id: ``C0001``-style id once it is a campaign.
+        weak: members attached by one extraction-pure artifact only (see :func:`candidate_groups`);
+            they are in ``accounts`` but campaign signals are evaluated without them, and scoring
+            caps them at ``review``.
     """
 
     key: int
     accounts: list[str]
     edges: pd.DataFrame
     hits: list[SignalHit] = field(default_factory=list)
+    weak: set[str] = field(default_factory=set)
     is_campaign: bool = False
     campaign_id: str | None = None
 
@@ -57,7 +62,8 @@ class Group:
 
 
 def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFrame, min_accounts: int,
-                     min_exclusivity: float = 0.5, min_member_artifacts: int = 2) -> list[Group]:
+                     min_exclusivity: float = 0.5, min_member_artifacts: int = 2,
+                     weak_min_extraction: float = 0.9) -> list[Group]:
     """Build groups from community membership and evaluate every campaign signal on each.
 
     An artifact links members only if at least two members hold it and its *exclusivity* (the
@@ -72,6 +78,12 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         min_exclusivity: see above (0..1).
         min_member_artifacts: a member must hold at least this many group-specific artifacts; all
             network artifacts (client IP or /24 on any day, signup IP) together count as one.
+        weak_min_extraction: an account of the community that holds fewer sources but holds one of
+            the group's extraction-pure artifacts (``pure`` edge column, see
+            :func:`distillwatch.linkage.graph.build_artifacts`) and whose own requests are
+            extraction requests in at least this share is attached as a *weak* member: one stream
+            split over thousands of accounts leaves most of them a single request, which shares
+            nothing with the others but the harness fingerprint.
     """
     if not comm:
         return []
@@ -87,6 +99,7 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # proxies exit through real people's home connections, so a household that shares an address
     # with a proxy pool must not be attached by that address alone, however many days it lasts
     e = e.assign(source=e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network"))
+    pure = e[e["pure"].fillna(False).astype(bool)] if "pure" in e.columns else e.iloc[0:0]
     for _ in range(2):
         n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]
@@ -105,5 +118,13 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
                 h = cls().evaluate(members, g.edges)
                 if h is not None:
                     g.hits.append(h)
+        if not pure.empty and "extraction_share" in feats_idx.columns:
+            arts = set(zip(ge.loc[ge["pure"].fillna(False).astype(bool), "kind"],
+                           ge.loc[ge["pure"].fillna(False).astype(bool), "artifact"]))
+            cand = pure[(pure["community"] == key) & ~pure["account_id"].isin(accts)]
+            cand = cand.loc[np.array([(k, a) in arts for k, a in zip(cand["kind"], cand["artifact"])], dtype=bool)]
+            share = feats_idx["extraction_share"].reindex(cand["account_id"]).fillna(0.0).to_numpy()
+            g.weak = set(cand.loc[share >= weak_min_extraction, "account_id"])
+            g.accounts = sorted(set(accts) | g.weak)
         groups.append(g)
     return groups

@@ -18,6 +18,9 @@ Method (explainable by construction):
    campaign) whose requests fall almost all (``lone_burst_share``, 90 %) on two consecutive UTC
    days is one burst: an eval-harness run, a one-off batch job. It is not flagged on its own
    evidence (issue 3 names both as hard negatives); the same burst linked to other accounts is.
+   Nor is a lone account with fewer than ``lone_min_requests`` (20) requests: too little traffic
+   to judge one account by (a developer's dozen prompts under a "reason step by step" system
+   prompt); small accounts are flagged through the campaigns they link to.
 4. A linked group becomes a campaign when it has >= ``campaign_min_accounts`` accounts, its
    ``campaign.extraction_content`` score is >= ``campaign_min_content`` (0.65: above the 0.6
    ceiling of capability concentration alone, so at least one specific extraction signal such as
@@ -57,6 +60,7 @@ class ScoreParams:
     ban_min_links: int = 2
     min_exclusivity: float = 0.5
     lone_burst_share: float = 0.9
+    lone_min_requests: int = 20
 
 
 def noisy_or(scores: list[float]) -> float:
@@ -104,7 +108,7 @@ def combine_risk(fam: dict[str, float], base: float = 0.35) -> float:
 
 
 def tier_for(risk: float, fam: dict[str, float], campaign_links: int | None, verification: str | None,
-             p: ScoreParams, burst_share: float | None = None) -> str:
+             p: ScoreParams, burst_share: float | None = None, n_requests: int | None = None) -> str:
     """Tier ``ban``, ``review`` or ``clear`` (see module docstring, steps 3 and 4).
 
     Args:
@@ -115,11 +119,14 @@ def tier_for(risk: float, fam: dict[str, float], campaign_links: int | None, ver
         verification: the account's verification level, if known.
         p: thresholds.
         burst_share: the largest share of the account's requests on two consecutive UTC days.
+        n_requests: the account's requests in the log.
     """
     strong = sum(1 for v in fam.values() if v >= 0.5)
     lone_evader = campaign_links is None and fam.get("infrastructure", 0.0) >= 0.5 and fam.get("behaviour", 0.0) >= 0.5
     linked = campaign_links is not None and campaign_links >= p.ban_min_links
     if campaign_links is None and burst_share is not None and burst_share >= p.lone_burst_share:
+        return "clear"
+    if campaign_links is None and n_requests is not None and n_requests < p.lone_min_requests:
         return "clear"
     if (risk >= p.ban_risk and fam.get("content", 0.0) >= p.ban_content and strong >= p.ban_families
             and (linked or lone_evader) and verification != "verified_org"):

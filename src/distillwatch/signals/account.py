@@ -132,6 +132,35 @@ class TemplateReuseSignal(AccountSignal):
 
 
 @register
+class ExtractionSubstreamSignal(AccountSignal):
+    """Extraction sub-stream: how many of an account's requests ride on extraction-pure templates (value: requests).
+
+    A template is extraction-pure when, log-wide, it has at least 20 requests and at least 90 % of
+    them ask for reasoning traces, rubric grading or long outputs. Score ramps from 0 at 10 to 1 at
+    50 such requests, whatever share of the account's traffic they are: a relay that mixes 5 %
+    extraction into 3,000 ordinary customer requests a month still sends 150 requests on its
+    harness's wrappers, while share-based signals are diluted to nothing (issue 3's reseller case;
+    CerberusAI, arXiv 2606.03381, on mixing). Benign look-alikes: an eval harness (one templated
+    burst; lone bursts are not flagged on their own) and a team's long-form report automation
+    (needs corroboration by another family to reach review).
+    """
+
+    id = "account.extraction_substream"
+    family = "content"
+    weight = 0.8
+    lo, hi = 10.0, 50.0
+
+    def compute(self, df):
+        v = df["pure_template_requests"].astype(float)
+        return v, ramp_series(v, self.lo, self.hi) * self._enough(df)
+
+    def explain(self, row, value):
+        return (f"{int(value):,} of {int(row.n_requests):,} requests use extraction-pure templates (>= 90 % of a "
+                f"template's requests ask for reasoning, grading or long outputs; scored from {self.lo:.0f} to "
+                f"{self.hi:.0f} requests)")
+
+
+@register
 class OutputHarvestSignal(AccountSignal):
     """Output-token harvesting: long outputs requested and received (value: fraction of long responses).
 

@@ -118,8 +118,9 @@ class ClientFingerprintSignal(Signal):
 
     Accounts driven by one harness share this exact tuple even when their IPs differ. The
     system-prompt hash is also kept on its own (``system_hash``), and the generation parameters
-    without the system prompt form ``param_fp`` (user agent, max_tokens, temperature, stream,
-    tools): one harness that paraphrases its system prompt per request still shares it. Benign
+    without the system prompt or tools form ``param_fp`` (user agent, max_tokens, temperature,
+    stream): one harness that paraphrases its system prompt and changes tools per task still
+    shares it. Benign
     look-alikes: a popular SDK with default parameters (hub-pruned in linking by its frequency
     unless its traffic is almost only extraction requests).
     """
@@ -135,8 +136,7 @@ class ClientFingerprintSignal(Signal):
                           "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'), "
                           "array_to_string(r.tool_names, ','), coalesce(md5(nullif(r.system_text, '')), '-'))), 16)"),
             "param_fp": ("left(md5(concat_ws('|', coalesce(r.user_agent, '-'), coalesce(r.max_tokens::VARCHAR, '-'), "
-                         "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'), "
-                         "array_to_string(r.tool_names, ','))), 16)"),
+                         "coalesce(round(r.temperature, 3)::VARCHAR, '-'), coalesce(r.stream::VARCHAR, '-'))), 16)"),
         }
 
 

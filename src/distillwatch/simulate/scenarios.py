@@ -95,7 +95,7 @@ def _mix(share: float) -> Scenario:
     pct = int(round(share * 100))
     return Scenario(
         f"mix_{pct:02d}", EVASION, f"relays mixing {pct} % extraction into ordinary customer traffic",
-        {f"attack:mix_{pct:02d}": P.ResellerParams(n_accounts=6, min_accounts=2, extraction_share=share)},
+        {f"attack:mix_{pct:02d}": P.ResellerParams(n_accounts=6, min_accounts=3, extraction_share=share)},
         focus=(f"attack:mix_{pct:02d}",))
 
 
