@@ -159,3 +159,13 @@ def test_hub_pruned_unless_extraction_pure():
     # hub limit max(50, 0.05 * 120) = 50 < 60: "sdk" is pruned, "harness" (100 % extraction) is kept
     assert set(kept["artifact"]) == {"harness"}
     assert kept["pure"].all() and len(kept) == 2 * 60  # client_fp and param_fp edges of 60 accounts
+
+
+def test_a_lone_account_holding_a_pure_artifact_joins():
+    # z0 is its own community (no other edge); it holds the pure artifact the x ring holds
+    e = _two_rings("param_fp", pure=True, holders_y=0)
+    extra = _edges([("z0", "param_fp", "shared", 3, 3)])
+    extra["pure"] = True
+    extra["weight"] = 0.05
+    comm = communities(pd.concat([e, extra], ignore_index=True), LinkParams())
+    assert comm["z0"] == comm["x0"] != comm["y0"]

@@ -117,6 +117,8 @@ def simulate(
     seed: int = typer.Option(0, help="Random seed; the same seed gives byte-identical files."),
     scale: float = typer.Option(1.0, help="Size multiplier; 1.0 is about 100k requests."),
     days: int = typer.Option(14, help="Days of traffic (UTC)."),
+    scenario: Optional[str] = typer.Option(None, help="A named scenario of the evaluation suite "
+                                                      "(`distillwatch evaluate --list-scenarios`); sets its own days."),
 ) -> None:
     """Write labelled traffic built on real prompt corpora and real IP ranges.
 
@@ -124,8 +126,19 @@ def simulate(
     """
     from distillwatch.simulate import simulate as run_sim
 
+    scn = None
+    if scenario:
+        from distillwatch.simulate.scenarios import get_scenario
+
+        try:
+            scn = get_scenario(scenario)
+        except KeyError as exc:
+            _fail(str(exc.args[0]))
     try:
-        summary = run_sim(out, seed=seed, scale=scale, days=days)
+        if scn is not None:
+            summary = scn.simulate(out, seed=seed, scale=scale)
+        else:
+            summary = run_sim(out, seed=seed, scale=scale, days=days)
     except Exception as exc:  # noqa: BLE001 - report cleanly
         _fail(f"simulate failed: {exc}")
     out_console.print(_describe(summary))
@@ -143,12 +156,68 @@ def _describe(summary) -> str:
 
 @app.command()
 def evaluate(
-    truth: Path = typer.Option(..., help="truth.csv with account_id,label,campaign."),
-    results: Path = typer.Option(..., help="A scan's output directory."),
+    truth: Optional[Path] = typer.Option(None, help="truth.csv with account_id,label,campaign."),
+    results: Optional[Path] = typer.Option(None, help="A scan's output directory."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the metrics as JSON here."),
+    suite: bool = typer.Option(False, "--suite", help="Run the scenario suite instead (simulate, scan, baselines, replay)."),
+    seeds: str = typer.Option("301,302,303", help="--suite: comma-separated reporting seeds (never tuning seeds)."),
+    scale: float = typer.Option(1.0, help="--suite: simulator scale (1.0 = the full-scale table)."),
+    scenarios: Optional[str] = typer.Option(None, help="--suite: comma-separated scenario names (default: all)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="--suite: working folder (default: a temporary one)."),
+    doc: Optional[Path] = typer.Option(None, "--doc", help="--suite: write the Markdown table here (e.g. docs/evaluation.md)."),
+    replay: bool = typer.Option(True, "--replay/--no-replay", help="--suite: replay logs for time to detection."),
+    baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="--suite: run the baseline detectors."),
+    floors: str = typer.Option("none", help="--suite: check floors and exit 1 if one is missed: none, targets or ci."),
+    list_scenarios: bool = typer.Option(False, "--list-scenarios", help="Print the scenario suite and exit."),
 ) -> None:
-    """Print precision and recall (ban+review and ban), false positives per benign archetype, and campaign ARI."""
+    """Score a scan against truth (precision, recall, ARI), or run the whole scenario suite with --suite.
+
+    With ``--suite`` every scenario of ``distillwatch.simulate.scenarios`` is simulated on each
+    reporting seed, scanned, scored, compared with the baselines (daily rate limit, PRADA,
+    IsolationForest, window MMD) and replayed for time to detection; ``--doc`` writes the table.
+    ``--floors targets`` checks issue 3's targets, ``--floors ci`` the reduced-scale CI floors
+    (``distillwatch.evaluate.suite.CI_FLOORS``); a miss exits with status 1.
+    """
     from distillwatch.errors import DistillwatchError
+
+    if list_scenarios:
+        from distillwatch.simulate.scenarios import scenario_table
+
+        t = Table("scenario", "kind", "days", "what")
+        for r in scenario_table():
+            t.add_row(r["name"], r["kind"], str(r["days"]), r["description"])
+        out_console.print(t)
+        return
+    if suite:
+        from distillwatch.evaluate.suite import CI_FLOORS, TARGETS, check_floors, run_suite, write_markdown
+
+        try:
+            seed_list = [int(x) for x in seeds.split(",") if x.strip()]
+        except ValueError:
+            _fail(f"--seeds {seeds!r}: expected comma-separated integers such as 301,302,303")
+        if floors not in ("none", "targets", "ci"):
+            _fail(f"--floors {floors!r}: expected none, targets or ci")
+        if scale <= 0:
+            _fail(f"--scale must be > 0, got {scale}")
+        names = [x.strip() for x in scenarios.split(",") if x.strip()] if scenarios else None
+        work = out or Path(tempfile.mkdtemp(prefix="distillwatch-suite-"))
+        try:
+            res = run_suite(work, seeds=seed_list, scale=scale, scenarios=names, replay=replay, baselines=baselines,
+                            progress=lambda line: console.print(line))
+        except (KeyError, ValueError) as exc:
+            _fail(str(exc.args[0]) if exc.args else str(exc))
+        cmd = "distillwatch evaluate --suite " + " ".join(a for a in sys.argv[1:] if a != "--suite" and a != "evaluate")
+        target = write_markdown(res, doc or (work / "evaluation.md"), cmd.strip())
+        out_console.print(f"suite results: {work / 'suite.json'}\ntable: {target}")
+        if floors != "none":
+            misses = check_floors(res, TARGETS if floors == "targets" else CI_FLOORS)
+            for m in misses:
+                out_console.print(f"floor missed: {m}")
+            if misses:
+                raise typer.Exit(1)
+        return
+    if truth is None or results is None:
+        _fail("evaluate needs --truth and --results (or --suite)")
     from distillwatch.evaluate.metrics import evaluate as ev, format_report
 
     try:

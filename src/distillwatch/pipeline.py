@@ -60,7 +60,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
          memory_limit: str | None = None, link_params: LinkParams | None = None,
          score_params: ScoreParams | None = None, progress: Callable[[str], object] | None = None,
          write_report: bool = True, indicators: str | Path | None = None,
-         share_key: bytes | None = None) -> ScanResult:
+         share_key: bytes | None = None, distribution_tests: bool = False) -> ScanResult:
     """Run the whole pipeline on one requests file.
 
     Args:
@@ -78,6 +78,10 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         indicators: partner indicators (JSON Lines from ``distillwatch import stix``); matches feed
             the ``account.partner_template`` and ``account.partner_infrastructure`` signals.
         share_key: the key agreed with partners, needed to match template fingerprints.
+        distribution_tests: also run the window MMD test and topic coverage per account
+            (``account.window_mmd``, ``account.topic_coverage``): text embeddings for every request
+            and a reference sample. Off by default: on the scenario suite they added no detection
+            the other signals lacked and roughly doubled scan time (``docs/evaluation.md``).
 
     Returns:
         :class:`ScanResult`.
@@ -131,6 +135,12 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         with stage("account_features"):
             feats = build_account_features(eng, has_accounts=bool(accounts), has_releases=bool(releases))
             indicator_report = None
+            if distribution_tests:
+                from distillwatch.features.embed import build_request_embeddings
+                from distillwatch.signals.distribution import distribution_features_from_engine
+
+                build_request_embeddings(eng)
+                feats = feats.merge(distribution_features_from_engine(eng), on="account_id", how="left")
             if indicators:
                 feats, indicator_report = _add_partner_matches(feats, eng, indicators, share_key)
         with stage("account_signals"):
@@ -166,6 +176,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
                                        "indicators": indicators},
                            {"engine": engine, "memory_limit": memory_limit, "link_params": lp, "score_params": sp,
+                            "distribution_tests": distribution_tests,
                             "intel_dir": str(intel_dir) if intel_dir else None}, summary)
         else:
             summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)

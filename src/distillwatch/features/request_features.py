@@ -29,9 +29,11 @@ def add_ip_intel(engine: Engine, intel) -> int:
 def build_request_features(engine: Engine) -> None:
     """Create ``req_features``: request metadata plus every request signal's columns.
 
-    Requires tables ``requests`` and ``ip_intel``. Columns added by signals are listed in each
-    signal's ``columns()``; ``template_id`` comes from :func:`mine_templates`.
+    Requires tables ``requests`` and ``ip_intel``. The trained prompt classifier runs first, over
+    Arrow batches, into ``req_classes`` (:func:`classify_requests`). Columns added by signals are
+    listed in each signal's ``columns()``; ``template_id`` comes from :func:`mine_templates`.
     """
+    classify_requests(engine)
     cols: dict[str, str] = {}
     derived: dict[str, str] = {}
     for sid, cls in SIGNALS.items():
@@ -49,8 +51,26 @@ def build_request_features(engine: Engine) -> None:
                r.max_tokens, r.temperature, r.stream, r.input_tokens, r.output_tokens, r.status,
                length(r.user_text) AS user_chars, len(r.tool_names) AS n_tools,
                {select}
-        FROM requests r LEFT JOIN ip_intel i ON r.client_ip = i.ip)""")
+        FROM requests r LEFT JOIN ip_intel i ON r.client_ip = i.ip
+        LEFT JOIN req_classes c ON c.request_id = r.request_id)""")
     mine_templates(engine)
+
+
+def classify_requests(engine: Engine, table: str = "req_classes") -> None:
+    """Create ``table`` with the trained prompt classifier's output for every request.
+
+    Columns: ``request_id``, ``p_<head>`` (float32) and ``is_<head>`` (bool) for each head of
+    :data:`distillwatch.classify.HEADS`. Vectorised over Arrow batches (no loop per row).
+
+    Raises:
+        distillwatch.classify.ModelFileError: the shipped model file is missing or corrupt.
+        EngineError: the query or the batch function failed.
+    """
+    from distillwatch.classify import PromptClassifier
+    from distillwatch.signals.request import CLASSIFIER_INPUT_SQL
+
+    clf = PromptClassifier.load()
+    engine.map_batches("classify", table, CLASSIFIER_INPUT_SQL, clf.classify_batch, clf.output_schema())
 
 
 def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> int:

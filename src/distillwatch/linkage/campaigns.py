@@ -22,6 +22,10 @@ CONTENT_SIGNALS = ("campaign.extraction_content", "campaign.extraction_templates
 """A group's content evidence is the stronger of its members' median content and its templates' content."""
 NETWORK_KINDS = ("ip_day", "prefix_day", "signup_ip")
 """Artifact kinds that are network addresses; together they count as one source for attachment."""
+TEXT_KINDS = ("template", "system_prompt")
+"""Artifact kinds that are prompt text; unless extraction-pure, together they count as one source for
+attachment (two users pasting the same popular prompts share several templates, and that is still
+one coincidence; a ring's extraction wrappers are each evidence)."""
 
 
 @dataclass
@@ -63,7 +67,7 @@ class Group:
 
 def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFrame, min_accounts: int,
                      min_exclusivity: float = 0.5, min_member_artifacts: int = 2,
-                     weak_min_extraction: float = 0.9) -> list[Group]:
+                     weak_min_extraction: float = 0.9, text_min_content: float = 0.5) -> list[Group]:
     """Build groups from community membership and evaluate every campaign signal on each.
 
     An artifact links members only if at least two members hold it and its *exclusivity* (the
@@ -77,7 +81,10 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         min_accounts: groups smaller than this are ignored.
         min_exclusivity: see above (0..1).
         min_member_artifacts: a member must hold at least this many group-specific artifacts; all
-            network artifacts (client IP or /24 on any day, signup IP) together count as one.
+            network artifacts (client IP or /24 on any day, signup IP) together count as one, and
+            so do all prompt-text artifacts (templates, system prompts) that are not extraction-pure;
+            for an account whose own content score is below ``text_min_content`` prompt-text
+            artifacts count as no source at all.
         weak_min_extraction: an account of the community that holds fewer sources but holds one of
             the group's extraction-pure artifacts (``pure`` edge column, see
             :func:`distillwatch.linkage.graph.build_artifacts`) and whose own requests are
@@ -98,8 +105,15 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # all network artifacts (client IP or /24 on any day, signup IP) count as ONE source: residential
     # proxies exit through real people's home connections, so a household that shares an address
     # with a proxy pool must not be attached by that address alone, however many days it lasts
-    e = e.assign(source=e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network"))
+    src = e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network")
+    is_pure = e["pure"].fillna(False).astype(bool) if "pure" in e.columns else False
+    e = e.assign(source=src.where(~e["kind"].isin(list(TEXT_KINDS)) | is_pure, "text"))
     pure = e[e["pure"].fillna(False).astype(bool)] if "pure" in e.columns else e.iloc[0:0]
+    # an account whose own traffic is not extraction-like (content < text_min_content) joins only
+    # through identity, infrastructure or behaviour: shared prompt text alone is how coincidences
+    # look (two users pasting the same popular conversation)
+    own = e["account_id"].map(feats.set_index("account_id")["content"]).fillna(0.0)
+    e = e.assign(source=e["source"].where(~((own < text_min_content) & e["kind"].isin(list(TEXT_KINDS)))))
     for _ in range(2):
         n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]

@@ -200,8 +200,8 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
 def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) -> list[int]:
     """Union the communities that hold a common extraction-pure artifact; return new labels.
 
-    A community joins a hub only if at least two of its members hold it (one stray account does not
-    pull its whole community in).
+    A community joins only if at least two of its members hold the artifact (one stray account
+    does not pull its whole community in), or if it is that one account alone.
     """
     hubs = edges[edges["pure"].fillna(False).astype(bool)]
     parent = {c: c for c in set(memb)}
@@ -214,7 +214,8 @@ def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) 
 
     comm_of = hubs["account_id"].map(lambda a: memb[a_idx[a]])
     held = hubs.assign(c=comm_of).groupby(["kind", "artifact", "c"])["account_id"].nunique().reset_index()
-    held = held[held["account_id"] >= 2]
+    size = pd.Series(memb).value_counts()
+    held = held[held["account_id"] >= np.minimum(2, held["c"].map(size).to_numpy())]
     for _, g in held.groupby(["kind", "artifact"], sort=True):
         cs = sorted(g["c"].tolist())
         for c in cs[1:]:

@@ -3,7 +3,7 @@
 ``SIGNALS`` maps a stable signal id (``request.*``, ``account.*``, ``campaign.*``) to its class.
 """
 
-from distillwatch.signals import account, campaign, request  # noqa: F401  (registration side effects)
+from distillwatch.signals import account, campaign, distribution, request  # noqa: F401  (registration side effects)
 from distillwatch.signals.base import SIGNALS, Signal, SignalHit, register
 
 __all__ = ["SIGNALS", "Signal", "SignalHit", "register"]

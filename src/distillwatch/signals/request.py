@@ -1,9 +1,11 @@
 """Per-request signals: SQL column expressions evaluated over every request in one pass.
 
 Each class's :meth:`columns` maps output column names to SQL expressions over the aliases
-``r`` (canonical ``requests`` table) and ``i`` (IP intelligence joined on ``client_ip``).
+``r`` (canonical ``requests`` table), ``i`` (IP intelligence joined on ``client_ip``) and ``c``
+(the trained prompt classifier's output, table ``req_classes``, joined on ``request_id``).
 The lexicons are the project's own heuristics, written for this tool; they are not taken from
-a paper. A trained classifier can replace them behind the same column names.
+a paper. The trained classifier (:mod:`distillwatch.classify`, ``docs/classifier.md``) sits
+beside them: a request elicits chain-of-thought when either says so.
 """
 
 from __future__ import annotations
@@ -99,7 +101,9 @@ class CotElicitationSignal(Signal):
     """Chain-of-thought elicitation: the request asks the model to reveal or spell out its reasoning.
 
     True when the user message or system prompt matches the CoT lexicon ("step by step",
-    "show your reasoning", "chain of thought", "<think>", "inner monologue", ...). Harvesting
+    "show your reasoning", "chain of thought", "<think>", "inner monologue", ...), or when the
+    trained classifier's ``cot`` or ``elicitation`` head fires (:class:`PromptClassifierSignal`;
+    elicitation: the prompt asks for reasoned, complete, explained answers). Harvesting
     reasoning traces was a named target of the 2026 disclosures. Benign look-alikes: eval
     harnesses and students ("let's think step by step" is a standard prompting trick).
     """
@@ -109,7 +113,37 @@ class CotElicitationSignal(Signal):
     family = "content"
 
     def columns(self) -> dict[str, str]:
-        return {"is_cot": _rx(ends("(r.system_text || ' ' || r.user_text)"), LEX_COT)}
+        lexicon = _rx(ends("(r.system_text || ' ' || r.user_text)"), LEX_COT)
+        return {"is_cot": f"({lexicon} OR coalesce(c.is_cot, false) OR coalesce(c.is_elicitation, false))"}
+
+
+CLASSIFIER_INPUT_SQL = "SELECT request_id, system_text, user_text, len(tool_names) AS n_tools FROM requests"
+"""What the trained classifier reads (through ``Engine.map_batches``)."""
+
+
+@register
+class PromptClassifierSignal(Signal):
+    """Trained prompt classifier: probabilities that a request targets coding, agentic tool use or maths, elicits chain-of-thought or complete reasoned answers, or asks for rubric grading.
+
+    A linear model over hashed word 1-2-grams of the system prompt and the ends of the last user
+    message, trained on real corpora under ``shared/data/prompts`` (GPTeacher, GSM8K, BFCL,
+    HH-RLHF, AlpacaEval) plus the project's own wrapper text; validated on held-out templates
+    (``docs/classifier.md``: elicitation 95.6 % recall at 0.8 % false positives on real users'
+    coding prompts). Runs vectorised over Arrow batches (``Engine.map_batches``) into table
+    ``req_classes``. Its ``cot`` and ``elicitation`` flags feed ``request.cot_elicitation``; the
+    probabilities are kept per request (``p_*``) as evidence. The ``extraction`` head learns corpus
+    style rather than intent (leave-one-corpus-out recall near 0), so it is stored but never scored.
+    Benign look-alikes: eval harnesses and tutors asking for worked solutions.
+    """
+
+    id = "request.prompt_classifier"
+    scope = "request"
+    family = "content"
+
+    HEADS = ("coding", "agentic", "maths", "cot", "rubric", "elicitation", "extraction")
+
+    def columns(self) -> dict[str, str]:
+        return {f"p_{h}": f"c.p_{h}" for h in self.HEADS}
 
 
 @register
