@@ -81,6 +81,14 @@ class Engine(ABC):
             raise EngineError(stage, query, exc) from exc
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
 
+    def ingest(self, reader: Callable[..., Any], path: Any, table: str) -> Any:
+        """Run an ingest ``reader(engine, path, table)`` (e.g. :func:`distillwatch.ingest.requests.read_requests`).
+
+        Engines that validate input elsewhere override this (Spark validates in an embedded DuckDB
+        and reads the result); the default runs ``reader`` on this engine. Returns what ``reader`` returns.
+        """
+        return reader(self, path, table)
+
     @abstractmethod
     def _map_batches(self, out: str, query: str, fn: Callable[[pa.RecordBatch], pa.RecordBatch],
                      schema: pa.Schema, batch_rows: int) -> None: ...
