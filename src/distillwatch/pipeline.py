@@ -95,7 +95,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         _prepare_out(Path(out))
     try:
         eng = get_engine(engine, memory_limit=memory_limit, **(engine_options or {}))
-    except ValueError as exc:
+    except (ValueError, ImportError) as exc:
         raise InputError(str(exc)) from exc
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
