@@ -57,7 +57,7 @@ class DuckDBEngine(Engine):
 
     def _has_table(self, name: str) -> bool:
         return self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                                [name]).fetchone()[0] > 0
+                                [name]).fetchall()[0][0] > 0
 
     def _register_arrow(self, name: str, data: pa.Table) -> None:
         self.con.register(f"__arrow_{name}", data)
