@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 
 import pytest
 
@@ -21,6 +23,7 @@ def spark():
 
     from distillwatch.engine.spark import DEFAULT_CONF, QUICK_CONF
 
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python workers need this venv's pyarrow
     b = SparkSession.builder.master("local[2]").appName("distillwatch-tests")
     for k, v in {**DEFAULT_CONF, **QUICK_CONF}.items():
         b = b.config(k, v)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from typing import Any, Callable
 
@@ -90,6 +91,8 @@ class SparkEngine(Engine):
             settings = dict(DEFAULT_CONF)
             if (master or "local").startswith("local"):
                 settings.update(LOCAL_CONF)
+                # Python workers on this machine run this interpreter (it has pyarrow and distillwatch)
+                os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             if memory_limit:
                 settings["spark.driver.memory"] = _spark_size(memory_limit)
             settings.update(conf or {})
