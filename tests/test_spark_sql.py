@@ -96,3 +96,16 @@ def test_text_of_rewrites():
     assert to_spark("SELECT l[-1] FROM t") == "SELECT ELEMENT_AT(l, -1) FROM t"
     assert to_spark("SELECT first(x ORDER BY n DESC, x) FROM t") == \
         "SELECT MIN_BY(x, NAMED_STRUCT('k0', -(n), 'k1', x)) FROM t"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("8GB", "7630m"),  # 8e9 B / 2**20 = 7629.39 MiB, rounded up
+    ("512MiB", "512m"),
+    ("1.5 GiB", "1536m"),
+])
+def test_memory_limit_in_spark_units(text, expected):
+    from distillwatch.engine.spark import _spark_size
+
+    assert _spark_size(text) == expected
+    with pytest.raises(ValueError):
+        _spark_size("lots")

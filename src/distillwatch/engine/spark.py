@@ -70,6 +70,8 @@ class SparkEngine(Engine):
 
     Raises:
         ImportError: PySpark is not installed (``pip install 'distillwatch[spark]'``).
+        ValueError: ``master`` differs from the master of a session already active in this process,
+            or ``memory_limit`` is not a size.
     """
 
     dialect = "spark"
@@ -84,7 +86,10 @@ class SparkEngine(Engine):
         self.memory_limit = memory_limit
         active = spark or SparkSession.getActiveSession()
         self._own_session = False
-        if active is not None and (master is None or active.sparkContext.master == master):
+        if active is not None:
+            if master is not None and active.sparkContext.master != master:
+                raise ValueError(f"a Spark session with master {active.sparkContext.master} is already active in "
+                                 f"this process; cannot start one with master {master}")
             self.spark = active
         else:
             b = SparkSession.builder.appName("distillwatch").master(master or "local[*]")
