@@ -5,39 +5,34 @@ sqlglot (the transpiler Splink uses for the same job, https://github.com/tobymao
 :data:`REWRITES` to the syntax tree, and prints Spark SQL. Each rewrite fixes one construct whose
 meaning differs between the engines, or that sqlglot (30.x) translates wrongly:
 
-=====================  ==============================================  ==============================================
-DuckDB                 sqlglot alone                                   rewrite (Spark)
-=====================  ==============================================  ==============================================
-``regexp_matches(x,    ``x RLIKE p`` (the ``'i'`` flag is dropped)     ``x RLIKE '(?i)p'``
-p, 'i')``
-``len(list)``          ``LENGTH(list)`` (string length)                ``SIZE(list)``
-``l[k]`` (1-based,     ``l[k-1]``; ``l[-1]`` became ``l[-2]``          ``element_at(l, k)`` (1-based, negative from
-k < 0 from the end)                                                    the end, as in DuckDB)
-``l[a:b]``, ``l[-k:]`` left as is (not Spark syntax)                   ``slice(l, a, b-a+1)``;
-                                                                       ``slice(l, greatest(size(l)-k+1, 1), k)``
-``list_transform(l,    index ``i`` left 1-based in DuckDB terms,        ``i`` -> ``(i + 1)`` (Spark's index is 0-based)
-lambda x, i: ...)``    but Spark passes 0-based
-``epoch(ts)``          ``UNIX_TIMESTAMP(ts)`` (whole seconds)          ``CAST(unix_micros(ts) AS DOUBLE) / 1000000``
-                                                                       (DOUBLE seconds with microseconds, as DuckDB)
-``epoch(a - b)``       as above (fails on an interval)                 ``(unix_micros(a) - unix_micros(b)) / 1e6``
-``CAST(x / y AS        ``CAST(x / y AS BIGINT)`` (Spark truncates)      ``CAST(bround(x / y) AS BIGINT)``: DuckDB's ``/``
-BIGINT)``                                                              is DOUBLE and DOUBLE->integer casts round half
-                                                                       to even
-``first(x ORDER BY     ``FIRST(x ORDER BY ...)`` (not Spark syntax)    ``min_by(x, named_struct(k0, -a, k1, b))``
-a DESC, b)``                                                           (DESC keys must be numeric)
-``list(DISTINCT x      ``COLLECT_LIST(DISTINCT x)`` (order lost)       ``array_sort(collect_set(x))``
-ORDER BY x)``
-``mode(x)``            ``MODE(x)`` (ties: any)                         ``mode(x, true)`` (ties: deterministic)
-=====================  ==============================================  ==============================================
+- ``regexp_matches(x, p, 'i')``: sqlglot drops the flag -> ``x RLIKE '(?i)p'``.
+- ``len(list)``: sqlglot reads it as string ``LENGTH`` -> ``SIZE(list)``.
+- ``l[k]`` (1-based, negative counts from the end): sqlglot shifts to 0-based and turns ``l[-1]``
+  into ``l[-2]`` -> ``element_at(l, k)``, which is 1-based with negatives from the end, as in DuckDB.
+- ``l[a:b]`` and ``l[-k:]`` (inclusive slices; not Spark syntax) -> ``slice(l, a, b - a + 1)`` and
+  ``slice(l, greatest(size(l) - k + 1, 1), k)`` (the whole list when it is shorter than ``k``).
+- ``list_transform(l, lambda x, i: ...)``: DuckDB's ``i`` is 1-based, Spark's 0-based -> ``i`` becomes ``(i + 1)``.
+- ``epoch(ts)``: sqlglot writes ``UNIX_TIMESTAMP`` (whole seconds) -> ``CAST(unix_micros(ts) AS DOUBLE) / 1000000``
+  (DOUBLE seconds with the microseconds, as DuckDB); ``epoch(a - b)`` -> the difference of ``unix_micros``.
+- ``CAST(x / y AS BIGINT)``: DuckDB's ``/`` gives DOUBLE and DOUBLE -> integer casts round half to even;
+  Spark truncates -> ``CAST(bround(x / y) AS BIGINT)``.
+- ``first(x ORDER BY a DESC, b)`` (not Spark syntax) -> ``min_by(x, named_struct('k0', -(a), 'k1', b))``;
+  DESC keys must be numeric.
+- ``list(DISTINCT x ORDER BY x)``: sqlglot loses the order -> ``array_sort(collect_set(x))``.
+- ``mode(x)``: ties broken in no documented order -> ``mode(x, true)`` (Spark: the smallest tied value).
+- ``CREATE [OR REPLACE] TABLE t AS q`` / ``DROP TABLE t`` are run by
+  :class:`distillwatch.engine.spark.SparkEngine` as materialised temporary views.
 
 Known differences not rewritten: regular expressions run on RE2 in DuckDB and on java.util.regex
-in Spark. For the ASCII lexicons in :mod:`distillwatch.signals.request` the two agree, but on
-non-ASCII text Java's ``\\b`` and ``(?i)`` follow Unicode letter rules where RE2's are ASCII-only.
+in Spark. For the ASCII lexicons in :mod:`distillwatch.signals.request` the two agree on ASCII
+text; on other scripts they can differ: Java's ``\\b`` counts Unicode letters as word characters
+(RE2's is ASCII-only), and Java's ``(?i)`` folds ASCII case only (RE2 folds Unicode case).
 DuckDB's ``mode`` breaks ties in no documented order; Spark's is deterministic.
 
-Raises :class:`UnsupportedSQL` for constructs with no faithful rewrite here (a slice with
-non-literal bounds, ``//``, a DESC ordering key that is not numeric cannot be detected and fails
-in Spark's analyser instead).
+:func:`to_spark` raises :class:`UnsupportedSQL` for constructs with no faithful rewrite here: a
+slice with non-literal bounds, ``//`` (DOUBLE division but integer truncation in DuckDB, which
+the tree alone cannot tell apart), regex flags other than ``i``, other ordered list aggregates. A
+non-numeric DESC key in ``first(... ORDER BY)`` is not detected here; Spark's analyser rejects it.
 """
 
 from __future__ import annotations
