@@ -231,3 +231,13 @@ def test_evaluate_missing_results_exits_2(tmp_path):
     truth, _ = _write_eval_inputs(tmp_path)
     res = runner.invoke(app, ["evaluate", "--truth", str(truth), "--results", str(tmp_path / "nothing_here")])
     assert res.exit_code == 2
+
+
+def test_scan_engine_options_are_checked_before_any_work(tmp_path):
+    log = tmp_path / "r.jsonl"
+    write_jsonl(log, [req("r1")])
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o"), "--engine", "postgres"])
+    assert res.exit_code == 2 and "expectedduckdborspark" in squash(res.output)
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o"), "--spark-master", "spark://h:7077"])
+    assert res.exit_code == 2 and "applyonlywith--enginespark" in squash(res.output)
+    assert not (tmp_path / "o").exists()

@@ -37,3 +37,17 @@ def test_map_batches_rejects_wrong_schema():
             eng.map_batches("bad", "m", "SELECT i, s FROM t", _lengths, wrong)
     finally:
         eng.close()
+
+
+def test_get_engine_rejects_unknown_names_and_spark_options_for_duckdb():
+    with pytest.raises(ValueError, match="available: duckdb, spark"):
+        get_engine("postgres")
+    with pytest.raises(ValueError, match="master apply only to the spark engine"):
+        get_engine("duckdb", master="spark://h:7077")
+    eng = get_engine("duckdb", master=None, staging_dir=None)  # unset Spark options are ignored
+    try:
+        assert eng.dialect == "duckdb" and not eng.has_table("t")
+        eng.run("setup", "CREATE TABLE t AS SELECT 1 AS x")
+        assert eng.has_table("t")
+    finally:
+        eng.close()

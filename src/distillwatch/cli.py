@@ -30,7 +30,8 @@ def _fail(msg: str) -> None:
 
 def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Optional[Path],
               intel: Optional[Path], memory_limit: Optional[str], indicators: Optional[Path] = None,
-              share_key_file: Optional[Path] = None):
+              share_key_file: Optional[Path] = None, engine: str = "duckdb", spark_master: Optional[str] = None,
+              spark_staging: Optional[Path] = None):
     from distillwatch.errors import DistillwatchError
     from distillwatch.pipeline import STAGES, scan
 
@@ -52,7 +53,9 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
 
                 key = load_share_key(share_key_file)
             res = scan(requests, out=out, accounts=accounts, releases=releases, intel_dir=intel,
-                       memory_limit=memory_limit, progress=on_stage, indicators=indicators, share_key=key)
+                       memory_limit=memory_limit, progress=on_stage, indicators=indicators, share_key=key,
+                       engine=engine, engine_options={"master": spark_master,
+                                                      "staging_dir": str(spark_staging) if spark_staging else None})
         except (DistillwatchError, FileNotFoundError) as exc:
             prog.stop()
             _fail(str(exc))
@@ -100,14 +103,23 @@ def scan(
     memory_limit: Optional[str] = typer.Option(None, help="DuckDB memory cap, e.g. 8GB; work beyond it spills to disk."),
     indicators: Optional[Path] = typer.Option(None, help="Partner indicators (from `distillwatch import stix`)."),
     share_key_file: Optional[Path] = typer.Option(None, help="Key agreed with partners, to match template fingerprints."),
+    engine: str = typer.Option("duckdb", help="Execution engine: duckdb (embedded) or spark (PySpark; docs/scaling.md)."),
+    spark_master: Optional[str] = typer.Option(None, help="Spark master URL, e.g. spark://host:7077 (default local[*])."),
+    spark_staging: Optional[Path] = typer.Option(None, help="Spark: folder for ingested Parquet; on a cluster, one "
+                                                        "every executor can read."),
 ) -> None:
     """Scan a request log: find and link distillation campaigns, score every account, write reports.
 
     Writes accounts.csv, campaigns.json, explanations.jsonl, quarantine.jsonl, summary.json,
     report.md, report.html, the evidence tables (*.parquet) and manifest.json into OUT. Runs on
-    embedded DuckDB.
+    embedded DuckDB, or on Apache Spark with ``--engine spark`` (local, or ``--spark-master URL``).
     """
-    res = _run_scan(requests, out, accounts, releases, intel, memory_limit, indicators, share_key_file)
+    if engine not in ("duckdb", "spark"):
+        _fail(f"--engine {engine!r}: expected duckdb or spark")
+    if engine != "spark" and (spark_master or spark_staging):
+        _fail("--spark-master and --spark-staging apply only with --engine spark")
+    res = _run_scan(requests, out, accounts, releases, intel, memory_limit, indicators, share_key_file,
+                    engine=engine, spark_master=spark_master, spark_staging=spark_staging)
     _print_scan_summary(res)
 
 

@@ -60,7 +60,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
          memory_limit: str | None = None, link_params: LinkParams | None = None,
          score_params: ScoreParams | None = None, progress: Callable[[str], object] | None = None,
          write_report: bool = True, indicators: str | Path | None = None,
-         share_key: bytes | None = None, distribution_tests: bool = False) -> ScanResult:
+         share_key: bytes | None = None, engine_options: dict | None = None,
+         distribution_tests: bool = False) -> ScanResult:
     """Run the whole pipeline on one requests file.
 
     Args:
@@ -70,8 +71,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         releases: optional releases file (JSON Lines).
         intel_dir: IP-intelligence directory (layout of ``shared/data/ip``); ``None`` searches the
             default locations (see :func:`distillwatch.intel.load_intel`).
-        engine: ``"duckdb"``.
-        memory_limit: DuckDB memory cap such as ``"8GB"``.
+        engine: ``"duckdb"`` or ``"spark"`` (see ``docs/scaling.md``).
+        memory_limit: DuckDB memory cap such as ``"8GB"`` (Spark: driver memory and the ingest DuckDB's cap).
         link_params, score_params: override linking / scoring thresholds.
         progress: callback receiving each stage name as it starts (the CLI drives a Rich display).
         write_report: also render ``report.md`` and ``report.html``.
@@ -82,6 +83,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             (``account.window_mmd``, ``account.topic_coverage``): text embeddings for every request
             and a reference sample. Off by default: on the scenario suite they added no detection
             the other signals lacked and roughly doubled scan time (``docs/evaluation.md``).
+        engine_options: more engine settings, e.g. ``{"master": "spark://host:7077"}`` for Spark
+            (see :func:`distillwatch.engine.get_engine`).
 
     Returns:
         :class:`ScanResult`.
@@ -96,8 +99,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
     if out:
         _prepare_out(Path(out))
     try:
-        eng = get_engine(engine, memory_limit=memory_limit)
-    except ValueError as exc:
+        eng = get_engine(engine, memory_limit=memory_limit, **(engine_options or {}))
+    except (ValueError, ImportError) as exc:
         raise InputError(str(exc)) from exc
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
@@ -111,11 +114,11 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         ing: list[IngestResult] = []
         try:
             with stage("ingest"):
-                ing.append(read_requests(eng, requests))
+                ing.append(eng.ingest(read_requests, requests, "requests"))
                 if accounts:
-                    ing.append(read_accounts(eng, accounts))
+                    ing.append(eng.ingest(read_accounts, accounts, "accounts"))
                 if releases:
-                    ing.append(read_releases(eng, releases))
+                    ing.append(eng.ingest(read_releases, releases, "releases"))
             for r, what in zip(ing, ("request", "account", "release")):
                 if r.rows_accepted == 0:
                     first = r.quarantine[0] if r.quarantine else None

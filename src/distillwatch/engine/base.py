@@ -17,8 +17,8 @@ log = logging.getLogger("distillwatch.engine")
 class Engine(ABC):
     """Runs named SQL steps and moves Arrow tables in and out.
 
-    Subclasses implement only :meth:`_execute`, :meth:`_register_arrow` and
-    :meth:`_fetch_arrow`. Every step is timed; :attr:`timings` maps step name to
+    Subclasses implement only :meth:`_execute`, :meth:`_register_arrow`, :meth:`_fetch_arrow`,
+    :meth:`_map_batches` and :meth:`_has_table`. Every step is timed; :attr:`timings` maps step name to
     seconds (wall clock), and a failing step raises :class:`EngineError` carrying
     the step name and its SQL.
     """
@@ -80,6 +80,21 @@ class Engine(ABC):
         except Exception as exc:  # noqa: BLE001 - re-raised with context
             raise EngineError(stage, query, exc) from exc
         self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+
+    def has_table(self, name: str) -> bool:
+        """True when a table (or view) called ``name`` exists in this engine."""
+        return bool(self._has_table(name))
+
+    @abstractmethod
+    def _has_table(self, name: str) -> bool: ...
+
+    def ingest(self, reader: Callable[..., Any], path: Any, table: str) -> Any:
+        """Run an ingest ``reader(engine, path, table)`` (e.g. :func:`distillwatch.ingest.requests.read_requests`).
+
+        Engines that validate input elsewhere override this (Spark validates in an embedded DuckDB
+        and reads the result); the default runs ``reader`` on this engine. Returns what ``reader`` returns.
+        """
+        return reader(self, path, table)
 
     @abstractmethod
     def _map_batches(self, out: str, query: str, fn: Callable[[pa.RecordBatch], pa.RecordBatch],

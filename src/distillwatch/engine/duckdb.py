@@ -55,6 +55,10 @@ class DuckDBEngine(Engine):
             return self.con.execute(sql, params).to_arrow_table()
         return self.con.sql(sql).to_arrow_table()
 
+    def _has_table(self, name: str) -> bool:
+        return self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                [name]).fetchall()[0][0] > 0
+
     def _register_arrow(self, name: str, data: pa.Table) -> None:
         self.con.register(f"__arrow_{name}", data)
         self.con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "__arrow_{name}"')

@@ -134,7 +134,7 @@ def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
     """
 
     t = engine.table(f"""
-        WITH h AS (SELECT account_id, list(DISTINCT (epoch(ts) // 3600)::BIGINT) AS hours,
+        WITH h AS (SELECT account_id, list(DISTINCT (epoch(ts) / 3600)::BIGINT) AS hours,
                           (max(epoch(ts)) - min(epoch(ts))) / 3600 + 1 AS span_h, count(*) AS n
                    FROM req_features GROUP BY account_id)
         SELECT account_id, hours, n FROM h

@@ -51,7 +51,7 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
         "tier": pa.array(acc["tier"].tolist(), pa.string()),
         "risk": pa.array(acc["risk"].astype(float).tolist(), pa.float64()),
         "campaign_id": pa.array([c or None for c in acc["campaign_id"]], pa.string())}))
-    has_accounts = engine.scalar("SELECT count(*) FROM information_schema.tables WHERE table_name = 'accounts'") > 0
+    has_accounts = engine.has_table("accounts")
     if has_accounts:
         acct_join = "LEFT JOIN accounts a ON a.account_id = f.account_id"
         acct_cols = ("coalesce(any_value(a.org_id), mode(f.org_id)) AS org_id, any_value(a.created_at) AS created_at, "
