@@ -285,3 +285,18 @@ def test_distribution_features_from_engine_reads_req_features_and_req_embeddings
     # 40 requests, window 32: windows [0,32) and the last 32 [8,40) -> 2 windows each
     assert d["mmd_windows"].tolist() == [2] * 11
     assert d.loc["c", "coverage_cells"] == 1 and d.loc["c", "mmd_rejected"] == 2
+
+
+def test_scan_with_distribution_tests_fills_the_signal_columns(tmp_path):
+    """End to end: ``--distribution-tests`` computes the window MMD and coverage features in a scan."""
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+    from distillwatch.simulate import simulate
+
+    simulate(tmp_path / "sim", seed=11, scale=0.02, days=4)
+    r = CliRunner().invoke(app, ["scan", str(tmp_path / "sim" / "requests.jsonl"), "--out", str(tmp_path / "out"),
+                                 "--distribution-tests"])
+    assert r.exit_code == 0, r.output
+    manifest = (tmp_path / "out" / "manifest.json").read_text()
+    assert '"distribution_tests": true' in manifest

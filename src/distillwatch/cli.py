@@ -31,7 +31,7 @@ def _fail(msg: str) -> None:
 def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Optional[Path],
               intel: Optional[Path], memory_limit: Optional[str], indicators: Optional[Path] = None,
               share_key_file: Optional[Path] = None, engine: str = "duckdb", spark_master: Optional[str] = None,
-              spark_staging: Optional[Path] = None):
+              spark_staging: Optional[Path] = None, distribution_tests: bool = False):
     from distillwatch.errors import DistillwatchError
     from distillwatch.pipeline import STAGES, scan
 
@@ -55,7 +55,8 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
             res = scan(requests, out=out, accounts=accounts, releases=releases, intel_dir=intel,
                        memory_limit=memory_limit, progress=on_stage, indicators=indicators, share_key=key,
                        engine=engine, engine_options={"master": spark_master,
-                                                      "staging_dir": str(spark_staging) if spark_staging else None})
+                                                      "staging_dir": str(spark_staging) if spark_staging else None},
+                       distribution_tests=distribution_tests)
         except (DistillwatchError, FileNotFoundError) as exc:
             prog.stop()
             _fail(str(exc))
@@ -107,6 +108,8 @@ def scan(
     spark_master: Optional[str] = typer.Option(None, help="Spark master URL, e.g. spark://host:7077 (default local[*])."),
     spark_staging: Optional[Path] = typer.Option(None, help="Spark: folder for ingested Parquet; on a cluster, one "
                                                         "every executor can read."),
+    distribution_tests: bool = typer.Option(False, "--distribution-tests", help="Also run the window MMD test and "
+                                            "topic coverage per account (embeds every request; slower)."),
 ) -> None:
     """Scan a request log: find and link distillation campaigns, score every account, write reports.
 
@@ -119,7 +122,8 @@ def scan(
     if engine != "spark" and (spark_master or spark_staging):
         _fail("--spark-master and --spark-staging apply only with --engine spark")
     res = _run_scan(requests, out, accounts, releases, intel, memory_limit, indicators, share_key_file,
-                    engine=engine, spark_master=spark_master, spark_staging=spark_staging)
+                    engine=engine, spark_master=spark_master, spark_staging=spark_staging,
+                    distribution_tests=distribution_tests)
     _print_scan_summary(res)
 
 
