@@ -22,6 +22,8 @@ CONTENT_SIGNALS = ("campaign.extraction_content", "campaign.extraction_templates
 """A group's content evidence is the stronger of its members' median content and its templates' content."""
 NETWORK_KINDS = ("ip_day", "prefix_day", "signup_ip")
 """Artifact kinds that are network addresses; together they count as one source for attachment."""
+CLIENT_KINDS = ("client_fp", "param_fp")
+"""The client fingerprint includes the generation-parameter fingerprint; together they count as one source."""
 TEXT_KINDS = ("template", "system_prompt")
 """Artifact kinds that are prompt text; unless extraction-pure, together they count as one source for
 attachment (two users pasting the same popular prompts share several templates, and that is still
@@ -81,7 +83,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         min_accounts: groups smaller than this are ignored.
         min_exclusivity: see above (0..1).
         min_member_artifacts: a member must hold at least this many group-specific artifacts; all
-            network artifacts (client IP or /24 on any day, signup IP) together count as one, and
+            network artifacts (client IP or /24 on any day, signup IP) together count as one, so do
+            the client and generation-parameter fingerprints, and
             so do all prompt-text artifacts (templates, system prompts) that are not extraction-pure;
             for an account whose own content score is below ``text_min_content`` prompt-text
             artifacts count as no source at all.
@@ -106,6 +109,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # proxies exit through real people's home connections, so a household that shares an address
     # with a proxy pool must not be attached by that address alone, however many days it lasts
     src = e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network")
+    # the client fingerprint contains the generation-parameter fingerprint: one fact, one source
+    src = src.where(~e["kind"].isin(list(CLIENT_KINDS)), "client")
     is_pure = e["pure"].fillna(False).astype(bool) if "pure" in e.columns else False
     e = e.assign(source=src.where(~e["kind"].isin(list(TEXT_KINDS)) | is_pure, "text"))
     pure = e[e["pure"].fillna(False).astype(bool)] if "pure" in e.columns else e.iloc[0:0]

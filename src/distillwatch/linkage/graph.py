@@ -11,8 +11,9 @@ fingerprint, a system-prompt hash, a prompt template, a lockstep group). An acco
 * artifacts held by one account are dropped, and so are *hubs* held by more than
   ``max(hub_min, hub_fraction * N)`` accounts, so one campus NAT or one popular SDK cannot merge
   everyone; except *extraction-pure* hubs: request-level artifacts (template, system prompt,
-  client fingerprint, IP or /24 on a day) whose requests ask for reasoning traces, rubric grading
-  or long outputs (``EXTRACTION_REQUEST_SQL``) in a share >= ``hub_pure_share``. A template or
+  client or parameter fingerprint) whose requests ask for reasoning traces, rubric grading
+  or long outputs (``EXTRACTION_REQUEST_SQL``) in a share >= ``hub_pure_share`` and whose holders
+  are, in the same share, accounts whose own traffic is mostly such requests. A template or
   client fingerprint that thousands of accounts share and that carries almost only extraction
   requests is the campaign itself (one stream split over 20,000 accounts), not a crowd; a popular
   SDK's default fingerprint carries everyone's ordinary traffic and stays pruned.
@@ -66,9 +67,14 @@ KIND_FAMILY = {"payment": "identity", "signup_ip": "identity", "ip_day": "infras
 
 
 def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
-    """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support) and return the kept edges.
+    """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support, ext_share) and return the kept edges.
 
-    ``n_ext`` counts the account's requests with the artifact that are extraction requests. Kept
+    ``n_ext`` counts the account's requests with the artifact that are extraction requests and
+    ``ext_share`` is the account's share of extraction requests overall. An artifact is
+    *extraction-pure* when both at least ``hub_pure_share`` of its requests are extraction
+    requests and at least ``hub_pure_share`` of its holders send mostly (>= 50 %) extraction
+    requests: a campaign's heavy traffic on a popular SDK default must not make the hundreds of
+    light, ordinary users of that default look like its members. Kept
     edges have 2 <= df <= hub limit, or df above it on an extraction-pure hub; ``weight`` is
     computed as described in the module doc.
     Template edges carry ``extraction_share``, the share of the template's requests that ask for
@@ -77,14 +83,14 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     acct_sql = ""
     if has_accounts:
         acct_sql = """
-          UNION ALL SELECT account_id, 'payment', payment_fingerprint, 1, 0, 1.0 FROM accounts
-            WHERE payment_fingerprint IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)
-          UNION ALL SELECT account_id, 'signup_ip', signup_ip, 1, 0, 1.0 FROM accounts
-            WHERE signup_ip IS NOT NULL AND account_id IN (SELECT account_id FROM acct_n)"""
+          UNION ALL SELECT a.account_id, 'payment', a.payment_fingerprint, 1, 0, 1.0, n.ext_share FROM accounts a
+            JOIN acct_n n USING (account_id) WHERE a.payment_fingerprint IS NOT NULL
+          UNION ALL SELECT a.account_id, 'signup_ip', a.signup_ip, 1, 0, 1.0, n.ext_share FROM accounts a
+            JOIN acct_n n USING (account_id) WHERE a.signup_ip IS NOT NULL"""
     engine.run("link:artifacts", f"""
         CREATE OR REPLACE TABLE account_artifacts AS
-        WITH acct_n AS (SELECT account_id, count(*) AS n_req FROM req_features GROUP BY account_id),
-        rf AS (SELECT *, ({EXTRACTION_REQUEST_SQL})::INT AS ext FROM req_features),
+        WITH rf AS (SELECT *, ({EXTRACTION_REQUEST_SQL})::INT AS ext FROM req_features),
+        acct_n AS (SELECT account_id, count(*) AS n_req, avg(ext) AS ext_share FROM rf GROUP BY account_id),
         r AS (
           SELECT account_id, 'template' AS kind, template_id AS artifact, ext FROM rf WHERE template_id IS NOT NULL
           UNION ALL SELECT account_id, 'system_prompt', system_hash, ext FROM rf WHERE system_hash IS NOT NULL
@@ -95,20 +101,24 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
           UNION ALL SELECT account_id, 'prefix_day', ip_prefix || '@' || strftime(ts, '%Y-%m-%d'), ext FROM rf
             WHERE ip_prefix IS NOT NULL),
         agg AS (SELECT account_id, kind, artifact, count(*) AS n, sum(ext) AS n_ext FROM r GROUP BY ALL)
-        SELECT agg.account_id, kind, artifact, n, n_ext, sqrt(n / acct_n.n_req) AS support
+        SELECT agg.account_id, kind, artifact, n, n_ext, sqrt(n / acct_n.n_req) AS support, acct_n.ext_share
         FROM agg JOIN acct_n USING (account_id)
         {acct_sql}""")
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     t = engine.table(f"""
-        WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df, sum(n_ext) / sum(n) AS pure
+        WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df,
+                           sum(n_ext) / sum(n) >= {float(params.hub_pure_share)}
+                           AND avg(CASE WHEN ext_share >= 0.5 THEN 1.0 ELSE 0.0 END) >= {float(params.hub_pure_share)}
+                             AS pure
                     FROM account_artifacts GROUP BY ALL)
         SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
-               a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}) AND df.pure >= {float(params.hub_pure_share)} AS pure,
+               a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}) AND df.pure AS pure,
                CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
         FROM account_artifacts a JOIN df USING (kind, artifact)
         LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
-        WHERE df.df BETWEEN 2 AND {hub} OR (df.df > {hub} AND df.pure >= {float(params.hub_pure_share)})
+        WHERE df.df BETWEEN 2 AND {hub}
+           OR (df.df > {hub} AND df.pure AND a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}))
         ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
     lock = lockstep_artifacts(engine, params)
     if len(lock):
