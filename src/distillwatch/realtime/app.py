@@ -20,6 +20,7 @@ A malformed body is answered 422 with FastAPI's error list: ``detail[i].loc`` na
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from contextlib import asynccontextmanager
@@ -72,6 +73,33 @@ class ServiceConfig:
     synchronous: str = "NORMAL"
 
 
+class _GroupCommit:
+    """Commit once per event-loop turn for all requests staged in it, then release their answers.
+
+    The first request staged in a turn schedules a commit with ``loop.call_soon``; requests
+    handled before it runs join the same transaction; all await the same future and are answered
+    only after the commit succeeded (a failed commit answers 500 to all of them).
+    """
+
+    def __init__(self, store: Store):
+        self.store, self.fut = store, None
+
+    async def wait(self) -> None:
+        if self.fut is None:
+            loop = asyncio.get_running_loop()
+            self.fut = loop.create_future()
+            loop.call_soon(self._flush)
+        await asyncio.shield(self.fut)
+
+    def _flush(self) -> None:
+        fut, self.fut = self.fut, None
+        try:
+            self.store.commit()
+            fut.set_result(None)
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request
+            fut.set_exception(exc)
+
+
 def create_app(cfg: ServiceConfig) -> FastAPI:
     """Build the FastAPI application for ``cfg``.
 
@@ -108,6 +136,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         m_relinks.inc()
         m_relink_s.set(run["seconds"])
 
+    group = _GroupCommit(store)
     relinker = Relinker(store, cfg.accounts, cfg.releases, cfg.intel_dir, cfg.relink_every_s,
                         cfg.relink_every_events, on_done=relink_done)
 
@@ -125,6 +154,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     expected = f"Bearer {cfg.token}".encode() if cfg.token else None
 
     def auth(request: Request) -> None:
+        if store.broken:
+            raise HTTPException(503, "state store failed a commit; restart the service (it reloads from disk)")
         if not cfg.auth:
             return
         got = request.headers.get("authorization", "").encode()
@@ -134,7 +165,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     @app.post("/v1/decide", dependencies=[Depends(auth)], response_model=Decision)
     async def decide(ev: RequestEvent) -> dict:
         t0 = time.perf_counter()
-        d, stored = scorer.handle(ev)
+        d, stored = scorer.handle(ev, commit=False)
+        await group.wait()
         if not stored:
             m_dup.inc()
         m_dec.labels(d["decision"]).inc()
@@ -145,10 +177,11 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def events(batch: EventBatch):
         out, dup = [], 0
         for ev in batch.events:
-            d, stored = scorer.handle(ev)
+            d, stored = scorer.handle(ev, commit=False)
             dup += not stored
             m_dec.labels(d["decision"]).inc()
             out.append(d)
+        await group.wait()
         if dup:
             m_dup.inc(dup)
         return {"accepted": len(out) - dup, "duplicates": dup, "decisions": out}
@@ -167,7 +200,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz():
-        return {"status": "ok", "events": store.n_events, "accounts": len(store.accounts),
+        return {"status": "broken" if store.broken else "ok", "events": store.n_events, "accounts": len(store.accounts),
                 "last_relink": store.last_relink, "relink_error": relinker.last_error}
 
     @app.get("/metrics", dependencies=[Depends(auth)])

@@ -168,8 +168,11 @@ class Scorer:
         self.intel = intel
 
     # ------------------------------------------------------------------ ingest + decide
-    def handle(self, ev: RequestEvent) -> tuple[dict, bool]:
+    def handle(self, ev: RequestEvent, commit: bool = True) -> tuple[dict, bool]:
         """Store ``ev`` (if new) and decide.
+
+        With ``commit=False`` the event is only staged in the open transaction; the caller must
+        call ``store.commit()`` before acknowledging it.
 
         Returns:
             ``(decision dict, stored)``; ``stored`` is False for a repeated ``request_id`` (its
@@ -193,8 +196,8 @@ class Scorer:
         st.last_ms = ts if st.last_ms is None else max(st.last_ms, ts)
         k, first = st.models.get(ev.model, (0, ts))
         st.models[ev.model] = [k + 1, min(first, ts)]
-        stored = self.store.append(ev.request_id, ev.account_id, ts,
-                                   orjson.dumps(ev.contract_row()), st, new_arts)
+        write = self.store.append if commit else self.store.stage
+        stored = write(ev.request_id, ev.account_id, ts, orjson.dumps(ev.contract_row()), st, new_arts)
         return self.decide(ev, f, arts, ts), stored
 
     def _artifacts(self, ev: RequestEvent, f: RequestFeatures) -> list[tuple[str, str]]:

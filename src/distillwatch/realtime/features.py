@@ -32,7 +32,8 @@ from distillwatch.signals.request import (
 
 _RE2_OPTS = re2.Options()
 _RE2_OPTS.case_sensitive = False
-_RX = {k: re2.compile(v, _RE2_OPTS) for k, v in
+_RE2_OPTS.never_capture = True   # only "does it match" is needed
+_RX = {k: re2.compile(v.encode(), _RE2_OPTS) for k, v in
        {"coding": LEX_CODING, "agentic": LEX_AGENTIC, "long": LEX_LONG, "cot": LEX_COT, "rubric": LEX_RUBRIC,
         "maths": LEX_MATHS}.items()}
 _HV = frozenset(HIGH_VALUE_CAPABILITIES)
@@ -85,6 +86,21 @@ class RequestFeatures:
     template_keys: tuple[str, ...]
 
 
+def _template_keys(text: str, span: int = 1000) -> tuple[str, ...]:
+    """Hashes of the first and last normalised sentence (>= 16 characters) of ``text``; ``()`` when
+    it has fewer than two such sentences. Only the first and last ``span`` characters are split."""
+    if len(text) <= 2 * span:
+        sents = [t for t in (_norm(x) for x in _SENT_SPLIT.split(text)) if len(t) >= MIN_SENTENCE_CHARS]
+        first, last = (sents[0], sents[-1]) if len(sents) >= 2 else (None, None)
+    else:
+        head = [t for t in (_norm(x) for x in _SENT_SPLIT.split(text[:span])[:-1]) if len(t) >= MIN_SENTENCE_CHARS]
+        tail = [t for t in (_norm(x) for x in _SENT_SPLIT.split(text[-span:])[1:]) if len(t) >= MIN_SENTENCE_CHARS]
+        first, last = (head[0], tail[-1]) if head and tail else (None, None)
+    if first is None:
+        return ()
+    return tuple(dict.fromkeys((_h(first), _h(last))))
+
+
 def _h(s: str) -> str:
     return hashlib.md5(s.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
@@ -107,25 +123,25 @@ def request_features(ev) -> RequestFeatures:
         n for t in (ev.tools or [])
         for n in (t.get("name"), (t.get("function") or {}).get("name") if isinstance(t.get("function"), dict) else None)
         if isinstance(n, str))
-    txt = ends(system_text + " " + user_text)
-    ut = ends(user_text)
-    f_rubric = bool(_RX["rubric"].search(txt))
-    f_agentic = bool(tool_names) or n_tool_turns > 0 or bool(_RX["agentic"].search(txt))
-    f_coding = bool(_RX["coding"].search(txt))
-    f_long = ((ev.max_tokens or 0) >= LONG_MAX_TOKENS or len(user_text) >= LONG_PROMPT_CHARS
-              or bool(_RX["long"].search(ut)))
-    f_cot = bool(_RX["cot"].search(txt))
+    txt = ends(system_text + " " + user_text).encode("utf-8", "surrogatepass")   # RE2 on UTF-8 bytes: no offset mapping
+    ut_s = ends(user_text)
+    ut = ut_s.encode("utf-8", "surrogatepass")
+    # Same flags and priority as the batch ``request.capability``; a lexicon is only run when its
+    # answer can still change the result (CoT and rubric always are: they are counted per account).
+    f_rubric = _RX["rubric"].search(txt) is not None
+    f_cot = _RX["cot"].search(txt) is not None
     if f_rubric:
         cap = "rubric_grading"
-    elif f_agentic:
+    elif tool_names or n_tool_turns > 0 or _RX["agentic"].search(txt) is not None:
         cap = "agentic"
-    elif f_coding:
+    elif _RX["coding"].search(txt) is not None:
         cap = "coding"
-    elif f_long:
+    elif ((ev.max_tokens or 0) >= LONG_MAX_TOKENS or len(user_text) >= LONG_PROMPT_CHARS
+          or _RX["long"].search(ut) is not None):
         cap = "long_horizon"
     elif f_cot:
         cap = "reasoning"
-    elif _RX["maths"].search(ut):
+    elif _RX["maths"].search(ut) is not None:
         cap = "maths"
     else:
         cap = "general_chat"
@@ -134,8 +150,6 @@ def request_features(ev) -> RequestFeatures:
     fp = _h("|".join([ev.user_agent or "-", "-" if ev.max_tokens is None else str(ev.max_tokens), temp,
                       "-" if ev.stream is None else str(ev.stream).lower(), ",".join(tool_names),
                       sys_h or "-"]))
-    sents = [_norm(s) for s in _SENT_SPLIT.split(ut)]
-    sents = [s for s in sents if len(s) >= MIN_SENTENCE_CHARS]
-    keys = tuple(dict.fromkeys(_h(s) for s in (sents[:1] + sents[-1:]))) if len(sents) >= 2 else ()
+    keys = _template_keys(ut_s)
     has_content = bool(ev.messages) or ev.prompt is not None
     return RequestFeatures(cap, f_cot, f_rubric, cap in _HV, has_content, fp, sys_h, keys)

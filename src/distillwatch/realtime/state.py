@@ -10,8 +10,9 @@ Tables (``<state dir>/state.sqlite``):
 * ``relink(account_id, ...)`` and ``relink_runs``: the latest batch re-link's tiers, risks and
   campaign ids, and a log of re-links.
 
-Durability: the event, its account's counters and its artifacts are written in one transaction
-that commits before the HTTP answer is sent. SQLite's WAL with ``synchronous=NORMAL`` keeps every
+Durability: the event, its account's counters and its artifacts are written in the same
+transaction, which commits before the HTTP answer is sent (requests arriving together share one
+commit: group commit). SQLite's WAL with ``synchronous=NORMAL`` keeps every
 committed transaction across a crash of the *process* (``kill -9``), because the WAL frames are
 already in the operating system's page cache; only an operating-system crash or power loss can
 lose the last transactions (https://www.sqlite.org/wal.html, "synchronous=NORMAL"). Pass
@@ -95,6 +96,8 @@ class Store:
         self.artifact_campaign: dict[tuple[str, str], str] = {}
         self.n_events = 0
         self.last_relink: dict | None = None
+        self._txn_open = False
+        self.broken = False
         self._load()
 
     # ------------------------------------------------------------------ loading
@@ -122,31 +125,31 @@ class Store:
         self._map_artifacts()
 
     # ------------------------------------------------------------------ writes
-    def append(self, request_id: str, account_id: str, ts_ms: int, body: bytes, st: AccountState,
-               new_artifacts: list[tuple[str, str]]) -> bool:
-        """Store one event with its account's new counters and artifacts, in one committed transaction.
+    def stage(self, request_id: str, account_id: str, ts_ms: int, body: bytes, st: AccountState,
+              new_artifacts: list[tuple[str, str]]) -> bool:
+        """Write one event with its account's new counters and artifacts into the open transaction
+        (opened if needed) and update the cache. Durable only after :meth:`commit`.
+
+        Group commit: the service stages every request that arrives in one event-loop turn, commits
+        once, and only then answers them (:class:`distillwatch.realtime.app` ``_GroupCommit``).
 
         Returns:
-            False (and changes nothing) when ``request_id`` is already stored.
+            False (and changes nothing) when ``request_id`` is already stored or staged.
         """
         with self.lock:
             cur = self.db.cursor()
-            cur.execute("BEGIN")
-            try:
-                cur.execute("INSERT OR IGNORE INTO events(request_id, account_id, ts_ms, body) VALUES (?,?,?,?)",
-                            (request_id, account_id, ts_ms, body))
-                if cur.rowcount == 0:
-                    cur.execute("ROLLBACK")
-                    return False
-                cur.execute("INSERT OR REPLACE INTO acct(account_id, state) VALUES (?,?)",
-                            (account_id, orjson.dumps(st.__dict__)))
-                if new_artifacts:
-                    cur.executemany("INSERT OR IGNORE INTO artifacts(kind, value, account_id) VALUES (?,?,?)",
-                                    [(k, v, account_id) for k, v in new_artifacts])
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+            if not self._txn_open:
+                cur.execute("BEGIN")
+                self._txn_open = True
+            cur.execute("INSERT OR IGNORE INTO events(request_id, account_id, ts_ms, body) VALUES (?,?,?,?)",
+                        (request_id, account_id, ts_ms, body))
+            if cur.rowcount == 0:
+                return False
+            cur.execute("INSERT OR REPLACE INTO acct(account_id, state) VALUES (?,?)",
+                        (account_id, orjson.dumps(st.__dict__)))
+            if new_artifacts:
+                cur.executemany("INSERT OR IGNORE INTO artifacts(kind, value, account_id) VALUES (?,?,?)",
+                                [(k, v, account_id) for k, v in new_artifacts])
             self.accounts[account_id] = st
             for kv in new_artifacts:
                 self.artifacts[kv].add(account_id)
@@ -156,6 +159,32 @@ class Store:
                 w.popleft()
             self.n_events += 1
             return True
+
+    def commit(self) -> None:
+        """Commit the open transaction, if any (every staged event becomes durable).
+
+        Raises:
+            sqlite3.Error: the commit failed; the cache may then hold uncommitted events, so the
+                store marks itself ``broken`` (restart the service: it reloads from disk).
+        """
+        with self.lock:
+            if not self._txn_open:
+                return
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error:
+                self.broken = True
+                raise
+            finally:
+                self._txn_open = False
+
+    def append(self, request_id: str, account_id: str, ts_ms: int, body: bytes, st: AccountState,
+               new_artifacts: list[tuple[str, str]]) -> bool:
+        """:meth:`stage` then :meth:`commit`: one committed transaction per event."""
+        with self.lock:
+            ok = self.stage(request_id, account_id, ts_ms, body, st, new_artifacts)
+            self.commit()
+            return ok
 
     def has_request(self, request_id: str) -> bool:
         """True when an event with this id is stored."""
@@ -176,6 +205,7 @@ class Store:
     def adopt_relink(self, rows: list[dict], run: dict) -> None:
         """Replace the re-link table with ``rows`` (account_id, risk, tier, campaign_id, reasons, evidence) and log ``run``."""
         with self.lock:
+            self.commit()   # staged events first (they are answered only when their group commits)
             cur = self.db.cursor()
             cur.execute("BEGIN")
             try:
@@ -230,6 +260,7 @@ class Store:
             con.close()
 
     def close(self) -> None:
-        """Close the database (every acknowledged event is already committed)."""
+        """Commit anything staged and close the database."""
         with self.lock:
+            self.commit()
             self.db.close()
