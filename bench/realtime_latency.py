@@ -126,6 +126,30 @@ async def open_loop(port: int, bodies: Bodies, rate: float, seconds: float, conn
     return lat, errors, late
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid`` (from /proc/PID/stat)."""
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def in_process(rows: list[dict], state: Path, accounts: Path, releases: Path, n: int = 5000) -> list[float]:
+    """Seconds per event for validate + score + commit (one transaction per event), no HTTP."""
+    from distillwatch.realtime.decide import Scorer, load_side_files
+    from distillwatch.realtime.models import RequestEvent
+    from distillwatch.realtime.state import Store
+
+    acc, rel = load_side_files(accounts, releases)
+    sc = Scorer(Store(state), accounts=acc, releases=rel)
+    bodies, out = Bodies(rows), []
+    for _ in range(n):
+        raw = bodies.next().split(b"\r\n\r\n", 1)[1]
+        t = time.perf_counter()
+        sc.handle(RequestEvent.model_validate_json(raw))
+        out.append(time.perf_counter() - t)
+    sc.store.close()
+    return out
+
+
 def _pct(lat: list[float], q: float) -> float:
     return float(np.percentile(np.array(lat) * 1000, q))
 
@@ -148,6 +172,8 @@ def main() -> None:
                             "--scale", "0.05"], check=True, stdout=subprocess.DEVNULL,
                            env={**os.environ, "PYTHONPATH": str(REPO / "src")})
         rows = [json.loads(line) for line in open(sim / "requests.jsonl", encoding="utf-8")]
+        os.sched_setaffinity(0, {0})
+        lat_i = in_process(rows, tmp / "inproc", sim / "accounts.jsonl", sim / "releases.jsonl")
         port = _free_port()
         ncpu = os.cpu_count() or 1
         server_core, client_core = "0", str(1 % ncpu)
@@ -173,7 +199,9 @@ def main() -> None:
                 pass
             bodies = Bodies(rows)
             asyncio.run(closed_loop(port, bodies, a.conns, 2.0))        # warm-up (not reported)
+            c0 = _cpu_s(srv.pid)
             done, lat_c, err_c = asyncio.run(closed_loop(port, bodies, a.conns, a.seconds))
+            cpu = _cpu_s(srv.pid) - c0
             thr = done / a.seconds
             lat_o, err_o, late = asyncio.run(open_loop(port, bodies, a.rate, a.seconds, 64))
             stored = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()["events"]
@@ -182,8 +210,10 @@ def main() -> None:
             srv.wait(15)
         load = os.getloadavg()
         res = {
-            "throughput_rps": round(thr, 1), "closed_p50_ms": round(_pct(lat_c, 50), 3),
+            "throughput_rps": round(thr, 1), "server_cpu_share": round(cpu / a.seconds, 3),
+            "server_cpu_us_per_request": round(cpu / done * 1e6, 1), "rps_per_server_cpu_second": round(done / cpu, 1), "closed_p50_ms": round(_pct(lat_c, 50), 3),
             "closed_p99_ms": round(_pct(lat_c, 99), 3), "closed_errors": err_c,
+            "inprocess_p50_ms": round(_pct(lat_i, 50), 3), "inprocess_p99_ms": round(_pct(lat_i, 99), 3),
             "rate_rps": a.rate, "rate_p50_ms": round(_pct(lat_o, 50), 3), "rate_p99_ms": round(_pct(lat_o, 99), 3),
             "rate_share_over_2ms": round(late / len(lat_o), 4), "rate_errors": err_o, "events_stored": stored,
             "loadavg_1m": round(load[0], 2), "cpus": ncpu,
@@ -202,8 +232,10 @@ bodies are simulated requests (seed 7), each one stored and scored. 1-minute loa
 
 | phase | figure |
 |---|---|
+| in process, no HTTP (validate + score + commit, 5,000 events, core 0) | p50 {res['inprocess_p50_ms']} ms, p99 {res['inprocess_p99_ms']} ms per event |
 | closed loop, {a.conns} connections, {a.seconds:.0f} s | **{res['throughput_rps']} req/s**; latency p50 {res['closed_p50_ms']} ms, p99 {res['closed_p99_ms']} ms |
 | open loop at {a.rate:.0f} req/s, {a.seconds:.0f} s | latency p50 **{res['rate_p50_ms']} ms**, p99 **{res['rate_p99_ms']} ms**; {res['rate_share_over_2ms']:.1%} of requests over 2 ms |
+| server CPU in the closed loop | {res['server_cpu_share']:.0%} of one core used; {res['server_cpu_us_per_request']} µs CPU per request, i.e. **{res['rps_per_server_cpu_second']} requests per CPU-second used** (CPU time is inflated when the core is shared) |
 | errors (non-200) | {res['closed_errors'] + res['rate_errors']} |
 
 Target: p99 <= 2 ms at >= 2,000 req/s on one core.

@@ -153,7 +153,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     app.state.scorer, app.state.store, app.state.relinker, app.state.registry = scorer, store, relinker, reg
     expected = f"Bearer {cfg.token}".encode() if cfg.token else None
 
-    def auth(request: Request) -> None:
+    async def auth(request: Request) -> None:
         if store.broken:
             raise HTTPException(503, "state store failed a commit; restart the service (it reloads from disk)")
         if not cfg.auth:
