@@ -234,10 +234,10 @@ class Scorer:
             risk, campaign = float(rl["risk"] or 0.0), rl["campaign_id"] or ""
             if rl["tier"] == "ban":
                 bump("block")
-                reasons.append("relink.tier:ban")
+                reasons += ["relink.tier:ban", *filter(None, (rl["reasons"] or "").split(";"))]
             elif rl["tier"] == "review":
                 bump("flag")
-                reasons.append("relink.tier:review")
+                reasons += ["relink.tier:review", *filter(None, (rl["reasons"] or "").split(";"))]
         if self.store.artifact_campaign:
             linked: dict[str, set] = {}
             for kv in arts:
