@@ -83,8 +83,13 @@ def replay(sim: Path, state: Path, relink_hours: float) -> dict:
             if d["decision"] == "block" and c["block"] is None:
                 c["block"] = (ts, c["seen"])
             m = r["model"]
+            for mm, rt in rel_in_log.items():
+                if ts >= rt:
+                    c.setdefault("after", {}).setdefault(mm, 0)
+                    c["after"][mm] += 1
             if m in rel_in_log and ts >= rel_in_log[m]:
-                p = c["pivots"].setdefault(m, {"start": ts, "detected": None})
+                p = c["pivots"].setdefault(m, {"start": ts, "detected": None, "n": 0})
+                p["n"] += 1
                 if p["detected"] is None and any("release_pivot" in x for x in d["reasons"]):
                     p["detected"] = ts
         else:
@@ -105,7 +110,11 @@ def replay(sim: Path, state: Path, relink_hours: float) -> dict:
                 e[f"{k}_share"] = round(c[k][1] / c["total"], 4)
             else:
                 e[f"{k}_hours"] = e[f"{k}_share"] = None
-        e["pivots"] = {m: None if p["detected"] is None else round((p["detected"] - p["start"]) / 3.6e6, 2)
+        # a campaign pivoted to m when m carries >= 50 % of its requests after m's release
+        # (the share used by account.release_pivot)
+        e["pivots"] = {m: {"share_after_release": round(p["n"] / c["after"][m], 3),
+                           "detected_hours": None if p["detected"] is None
+                           else round((p["detected"] - p["start"]) / 3.6e6, 2)}
                        for m, p in c["pivots"].items()}
         out["campaigns"][name] = e
     out["benign_accounts"] = n_benign
@@ -153,7 +162,9 @@ def main() -> None:
 
     for seed, res in results.items():
         for name, e in sorted(res["campaigns"].items()):
-            piv = ", ".join(f"{m}: {f(h)}" for m, h in e["pivots"].items()) or "no pivot"
+            piv = ", ".join(f"{m}: {f(p['detected_hours'])}" if p["share_after_release"] >= 0.5
+                            else f"{m}: no pivot ({p['share_after_release']:.0%} of later traffic)"
+                            for m, p in e["pivots"].items()) or "no pivot"
             lines.append(f"| {seed} | {name} | {e['requests']} | {f(e['flag_hours'])} | {f(e['flag_share'], True)} "
                          f"| {f(e['block_hours'])} | {f(e['block_share'], True)} | {piv} |")
     lines.append("")
