@@ -92,6 +92,7 @@ def test_acknowledged_events_survive_kill_9(tmp_path):
     stored = {r[0] for r in con.execute("SELECT request_id FROM events")}
     con.close()
     missing = [rid for rid, _ in acked if rid not in stored]
+    print(f"kill -9 durability: {len(acked)} acknowledged, {len(stored)} stored, {len(missing)} lost")
     assert missing == [], f"{len(missing)} acknowledged events lost"
 
     # 2. through a restarted service: per-account request counters equal the stored events
