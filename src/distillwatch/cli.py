@@ -399,7 +399,7 @@ def serve(
         api = create_app(cfg)
     except (ValueError, InputError, PolicyError) as exc:
         _fail(str(exc))
-    uvicorn.run(api, host=host, port=port, log_level=log_level, workers=1)
+    uvicorn.run(api, host=host, port=port, log_level=log_level, workers=1, access_log=False)
 
 
 @policy_app.command("check")
