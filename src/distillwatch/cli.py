@@ -438,6 +438,68 @@ def list_signals(markdown: bool = typer.Option(False, "--markdown", help="Print 
     out_console.print(t)
 
 
+# ---- real time at the gateway (issue 5): `serve` and `policy check` ---------------------------
+policy_app = typer.Typer(no_args_is_help=True, help="Access policies for `serve` (YAML).")
+app.add_typer(policy_app, name="policy")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8787, help="TCP port."),
+    state: Path = typer.Option(Path("distillwatch-state"), help="State directory (SQLite WAL store, created)."),
+    token: Optional[str] = typer.Option(None, help="Bearer token clients must send (default: $DISTILLWATCH_TOKEN)."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Run without authentication (loopback testing only)."),
+    accounts: Optional[Path] = typer.Option(None, help="Accounts file (input contract): identity, country, verification."),
+    releases: Optional[Path] = typer.Option(None, help="Model releases file, for the release-pivot signals."),
+    intel: Optional[Path] = typer.Option(None, help="IP-intelligence directory (layout of shared/data/ip)."),
+    policy: Optional[Path] = typer.Option(None, help="Access policy YAML (see `distillwatch policy check`)."),
+    relink_every_s: float = typer.Option(300.0, help="Seconds between background re-links (0 = off)."),
+    relink_every_events: int = typer.Option(10_000, help="New events that trigger a re-link (0 = off)."),
+    window_s: int = typer.Option(3600, help="Per-account sliding window (seconds)."),
+    max_per_window: Optional[int] = typer.Option(None, help="Throttle an account above this many requests per window."),
+    sync_full: bool = typer.Option(False, "--sync-full", help="fsync every event (survives power loss, slower)."),
+    log_level: str = typer.Option("warning", help="uvicorn log level."),
+) -> None:
+    """Serve real-time decisions over HTTP: POST /v1/decide -> allow | flag | throttle | block.
+
+    Every request is stored in STATE (SQLite, WAL) before it is answered, so acknowledged events
+    survive kill -9. A background re-link runs the batch scan over the stored events and the
+    decisions use its tiers and campaigns. Endpoints and payloads: docs/realtime.md.
+    """
+    import os
+
+    import uvicorn
+
+    from distillwatch.errors import InputError
+    from distillwatch.realtime.app import TOKEN_ENV, ServiceConfig, create_app
+    from distillwatch.realtime.policy import PolicyError
+
+    tok = token or os.environ.get(TOKEN_ENV) or None
+    cfg = ServiceConfig(state_dir=state, token=tok, auth=not no_auth, accounts=accounts, releases=releases,
+                        intel_dir=intel, policy=policy, relink_every_s=relink_every_s,
+                        relink_every_events=relink_every_events, window_s=window_s, max_per_window=max_per_window,
+                        synchronous="FULL" if sync_full else "NORMAL")
+    try:
+        api = create_app(cfg)
+    except (ValueError, InputError, PolicyError) as exc:
+        _fail(str(exc))
+    uvicorn.run(api, host=host, port=port, log_level=log_level, workers=1, access_log=False)
+
+
+@policy_app.command("check")
+def policy_check(file: Path = typer.Argument(..., help="Policy YAML file.")) -> None:
+    """Validate a policy file; errors name the rule index and field (exit 2 when invalid)."""
+    from distillwatch.realtime.policy import PolicyError, load_policy
+
+    try:
+        pol = load_policy(file)
+    except PolicyError as exc:
+        _fail(str(exc))
+    out_console.print(f"ok: {file}: {len(pol.rules)} rule(s): " + ", ".join(f"{r.name} ({r.action})" for r in pol.rules))
+# ---- end of real time block -------------------------------------------------------------------
+
+
 def _version(value: bool) -> None:
     if value:
         from distillwatch import __version__

@@ -1,0 +1,1 @@
+"""Gateway integrations: :mod:`distillwatch.integrations.litellm` (LiteLLM proxy guardrail)."""
