@@ -105,8 +105,31 @@ def _h(s: str) -> str:
     return hashlib.md5(s.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+_CLF = None
+
+
+def _classifier_flags(system_text: str, user_text: str) -> tuple[bool, bool]:
+    """The trained prompt classifier's ``cot`` and ``elicitation`` flags for one request (as the batch
+    ``request.prompt_classifier`` computes them over Arrow batches; same model, same thresholds)."""
+    import pyarrow as pa
+
+    from distillwatch.classify import PromptClassifier
+
+    global _CLF
+    if _CLF is None:
+        _CLF = PromptClassifier.load()
+    p = _CLF.predict_proba(pa.array([system_text]), pa.array([user_text]))[0]
+    flags = p >= _CLF.thresholds.astype("float32")
+    return bool(flags[_CLF.heads.index("cot")]), bool(flags[_CLF.heads.index("elicitation")])
+
+
 def request_features(ev) -> RequestFeatures:
-    """Compute :class:`RequestFeatures` for a :class:`~distillwatch.realtime.models.RequestEvent`."""
+    """Compute :class:`RequestFeatures` for a :class:`~distillwatch.realtime.models.RequestEvent`.
+
+    Chain-of-thought elicitation is the lexicon or the trained classifier's ``cot`` /
+    ``elicitation`` heads, as in batch ``request.cot_elicitation``; the ``reasoning`` capability
+    uses the lexicon alone, as batch ``request.capability`` does.
+    """
     system_parts, user_text, n_tool_turns = [], None, 0
     if ev.messages:
         for m in ev.messages:
@@ -129,7 +152,9 @@ def request_features(ev) -> RequestFeatures:
     # Same flags and priority as the batch ``request.capability``; a lexicon is only run when its
     # answer can still change the result (CoT and rubric always are: they are counted per account).
     f_rubric = _RX["rubric"].search(txt) is not None
-    f_cot = _RX["cot"].search(txt) is not None
+    f_cot_lex = _RX["cot"].search(txt) is not None
+    c_cot, c_elicit = _classifier_flags(system_text, user_text)
+    f_cot = f_cot_lex or c_cot or c_elicit
     if f_rubric:
         cap = "rubric_grading"
     elif tool_names or n_tool_turns > 0 or _RX["agentic"].search(txt) is not None:
@@ -139,7 +164,7 @@ def request_features(ev) -> RequestFeatures:
     elif ((ev.max_tokens or 0) >= LONG_MAX_TOKENS or len(user_text) >= LONG_PROMPT_CHARS
           or _RX["long"].search(ut) is not None):
         cap = "long_horizon"
-    elif f_cot:
+    elif f_cot_lex:
         cap = "reasoning"
     elif _RX["maths"].search(ut) is not None:
         cap = "maths"
