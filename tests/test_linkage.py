@@ -169,3 +169,17 @@ def test_a_lone_account_holding_a_pure_artifact_joins():
     extra["weight"] = 0.05
     comm = communities(pd.concat([e, extra], ignore_index=True), LinkParams())
     assert comm["z0"] == comm["x0"] != comm["y0"]
+
+
+def test_attachment_is_rechecked_until_stable():
+    # a cascade three steps deep: "x" holds only "f" (one source) and goes; "f" is then held by "m"
+    # alone, so "m" keeps one source ("g") and goes; "g" is then held by "n" alone, and "n" is left
+    # with the card only: it must go too
+    rows = _ring_rows() + [("n", "payment", "card1", 1, 5), ("n", "template", "g", 3, 2), ("m", "template", "g", 3, 2),
+                           ("m", "param_fp", "f", 3, 2), ("x", "param_fp", "f", 3, 2)]
+    rows = [(a, k, art, n, 5 if art == "card1" else df) for a, k, art, n, df in rows]
+    e = _edges(rows)
+    e["pure"] = e["artifact"] == "g"  # a pure template counts as its own source
+    comm = {a: 0 for a in RING + ["n", "m", "x"]}
+    groups = candidate_groups(comm, e, _feats(RING + ["n", "m", "x"]), min_accounts=3)
+    assert groups[0].accounts == RING

@@ -119,11 +119,14 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # look (two users pasting the same popular conversation)
     own = e["account_id"].map(feats.set_index("account_id")["content"]).fillna(0.0)
     e = e.assign(source=e["source"].where(~((own < text_min_content) & e["kind"].isin(list(TEXT_KINDS)))))
-    for _ in range(2):
+    while True:  # to a fixed point: dropping a member can leave another with too few sources
+        n_before = len(e)
         n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]
         held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
         e = e[held >= 2]
+        if len(e) == n_before:
+            break
     feats_idx = feats.set_index("account_id")
     groups = []
     for key, ge in e.groupby("community", sort=True):
