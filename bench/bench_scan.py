@@ -19,30 +19,43 @@ import argparse
 import json
 import shutil
 
-from common import (DATA, PY, bulk_log, gib, load_results, machine, parse_size, save_results, size_label, timed,
-                    write_section)
+import time
 
-FLOOR_SQL = ("SELECT count(*) AS n, sum(list_sum(list_transform(messages, m -> length(m.content)))) AS chars "
+from common import (DATA, PY, bulk_log, gib, load_results, machine, parse_size, parse_time_v, save_results, size_label,
+                    timed, write_section)
+
+FLOOR_SQL = ("SELECT count(*) AS n, sum(list_sum(list_transform(messages, lambda m: length(m.content)))) AS chars "
              "FROM read_parquet('{path}')")
 """The floor: read the file and measure it (row count and total message characters), nothing else."""
 
 
-def run_size(n: int, seed: int, memory_limit: str | None, keep: bool) -> dict:
-    """Generate (if needed), scan and floor-scan one size; return its figures."""
+def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: bool = False) -> dict:
+    """Generate (if needed), scan and floor-scan one size; return its figures.
+
+    ``reuse``: when this size's scan output and its ``time -v`` log are already there (a run that
+    stopped after the scan), take the scan's figures from them instead of scanning again.
+    """
     d, man = bulk_log(n, seed)
     out = DATA / f"scan_{size_label(n)}_s{seed}"
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [PY, "-m", "distillwatch.cli", "scan", str(d / "requests.parquet"), "--out", str(out),
-           "--accounts", str(d / "accounts.jsonl")]
-    if memory_limit:
-        cmd += ["--memory-limit", memory_limit]
+    log = DATA / f"scan_{size_label(n)}.log"
     m0 = machine()
-    r = timed(cmd, log=DATA / f"scan_{size_label(n)}.log")
+    if reuse and (out / "summary.json").exists() and log.exists():
+        r = parse_time_v(log.read_text().split("---- stderr ----", 1)[-1])
+        m0["date_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime(log.stat().st_mtime - r["wall_s"]))
+        m0["load_avg_1m"] = None
+        m0["reused_scan"] = True
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [PY, "-m", "distillwatch.cli", "scan", str(d / "requests.parquet"), "--out", str(out),
+               "--accounts", str(d / "accounts.jsonl")]
+        if memory_limit:
+            cmd += ["--memory-limit", memory_limit]
+        r = timed(cmd, log=log)
     summary = json.loads((out / "summary.json").read_text())
-    floor_code = ("import duckdb, json; c = duckdb.connect(); "
-                  f"print(json.dumps(c.sql({FLOOR_SQL.format(path=d / 'requests.parquet')!r}).fetchone()))")
+    floor_code = ("import duckdb, json; c = duckdb.connect(); c.execute(\"SET enable_progress_bar=false\"); "
+                  f"print(json.dumps(c.sql({FLOOR_SQL.format(path=d / 'requests.parquet')!r}).fetchall()[0]))")
     f = timed([PY, "-c", floor_code])
-    n_floor, chars = json.loads(f["stdout"])
+    n_floor, chars = json.loads(f["stdout"].strip().splitlines()[-1])
     files = summary.get("files") or []
     req_file = next((x for x in files if str(x.get("file", "")).endswith("requests.parquet")), {})
     res = {
@@ -106,11 +119,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory cap passed to scan, e.g. 12GB")
     ap.add_argument("--keep", action="store_true", help="keep the scan output folders")
+    ap.add_argument("--reuse", action="store_true",
+                    help="take a size's scan figures from its output folder and time -v log when a previous run "
+                         "left them (e.g. it stopped at the floor); the floor is always run")
     a = ap.parse_args()
     results = load_results("scan")
     for s in a.sizes:
         n = parse_size(s)
-        x = run_size(n, a.seed, a.memory_limit, a.keep)
+        x = run_size(n, a.seed, a.memory_limit, a.keep, a.reuse)
         results[size_label(n)] = x
         save_results("scan", results)
         print(f"{size_label(n)}: scan {x['scan_wall_s']} s ({x['scan_req_per_s']:,} req/s), peak RSS "

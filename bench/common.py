@@ -65,16 +65,22 @@ def timed(cmd: list[str], log: Path | None = None) -> dict:
         log.write_text(p.stdout + "\n---- stderr ----\n" + p.stderr)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {p.returncode}:\n{p.stderr[-3000:]}")
-    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    el = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([0-9:.]+)", p.stderr)
+    return {**parse_time_v(p.stderr, wall), "stdout": p.stdout}
+
+
+def parse_time_v(stderr: str, fallback_wall: float | None = None) -> dict:
+    """Wall seconds, CPU seconds (user + system) and peak RSS (bytes) from GNU ``time -v`` output."""
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
+    el = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([0-9:.]+)", stderr)
     gnu_wall = None
     if el:
         parts = [float(x) for x in el.group(1).split(":")]
         gnu_wall = sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
-    cpu = [re.search(rf"{k} time \(seconds\): ([0-9.]+)", p.stderr) for k in ("User", "System")]
-    return {"wall_s": round(gnu_wall if gnu_wall is not None else wall, 2),
+    cpu = [re.search(rf"{k} time \(seconds\): ([0-9.]+)", stderr) for k in ("User", "System")]
+    wall = gnu_wall if gnu_wall is not None else fallback_wall
+    return {"wall_s": None if wall is None else round(wall, 2),
             "cpu_s": round(sum(float(c.group(1)) for c in cpu if c), 2),
-            "peak_rss_bytes": int(rss.group(1)) * 1024 if rss else None, "stdout": p.stdout}
+            "peak_rss_bytes": int(rss.group(1)) * 1024 if rss else None}
 
 
 def bulk_log(n_requests: int, seed: int = 0, **kw) -> tuple[Path, dict]:
