@@ -93,7 +93,7 @@ def render(results: dict) -> str:
         lines.append(f"| {size_label(x['requests'])} | {x['accounts']:,} | {x['parquet_mb']} | {x['scan_wall_s']} | "
                      f"{x.get('scan_cpu_s', '-')} | {x['scan_req_per_s']:,} | {gib(x['scan_peak_rss_bytes'])} | {x['us_per_request']} | {vs} | "
                      f"{x['floor_wall_s']} | {x['ratio_to_floor']} | {x['campaigns_found']} | {x['rows_quarantined']} | "
-                     f"{x['machine']['load_avg_1m']} | {x['machine']['date_utc']} |")
+                     f"{x['machine'].get('load_avg_1m') or '-'} | {x['machine']['date_utc']} |")
     lines += ["", "Per-stage seconds (from each scan's summary.json):", ""]
     stages = [s for s in rows[0]["stage_s"] if s != "total"] if rows else []
     lines.append("| requests | " + " | ".join(stages) + " | total |")
@@ -115,7 +115,7 @@ def render(results: dict) -> str:
 def main() -> None:
     """Parse the sizes, run each, store, print and write the section."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("sizes", nargs="+", help="log sizes, e.g. 1M 4M 16M 28.8M")
+    ap.add_argument("sizes", nargs="*", help="log sizes, e.g. 1M 4M 16M 28.8M (none: only re-render the stored results)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory cap passed to scan, e.g. 12GB")
     ap.add_argument("--keep", action="store_true", help="keep the scan output folders")
