@@ -106,3 +106,17 @@ def test_campaign_truth_matches_rows(log):
     assert 1 <= len(camp_cards) <= 9
     # each cluster rotates over its own pool of 40 proxy addresses
     assert camp["client_ip"].nunique() <= 3 * 40
+
+
+def test_cli_requests_switches_to_bulk_mode(tmp_path):
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    res = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--requests", "1500", "--campaign-accounts", "10",
+                                   "--benign-accounts", "40", "--seed", "2", "--days", "5"])
+    assert res.exit_code == 0, res.output
+    assert pq.ParquetFile(tmp_path / "requests.parquet").metadata.num_rows == 1500
+    assert not (tmp_path / "requests.jsonl").exists()
+    man = json.loads((tmp_path / "manifest.json").read_text())
+    assert (man["n_accounts"], man["params"]["days"]) == (50, 5)
