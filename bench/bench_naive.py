@@ -56,7 +56,7 @@ def main() -> None:
     nw = f"{naive['wall_s']}" if finished else f"did not finish in {a.timeout} s"
     body = "\n".join([
         "### distillwatch vs the naive peer (`bench/bench_naive.py`)", "",
-        "Command: `/tmp/venv/bin/python bench/bench_naive.py 1M` (both on the same bulk log, in one run; the naive "
+        f"Command: `/tmp/venv/bin/python bench/bench_naive.py {a.size}` (both on the same bulk log, in one run; the naive "
         "peer is `bench/naive_peer.py`: pandas row-wise features and regexes, exact skeleton templates, an edge per "
         "account pair sharing an artifact in networkx, Louvain). Target: distillwatch >= 5x faster at 1M.", "",
         "| requests | distillwatch wall s | CPU s | peak RSS GiB | naive wall s | CPU s | naive peak RSS GiB | "
