@@ -95,7 +95,9 @@ def render(results: dict) -> str:
                      f"{x['floor_wall_s']} | {x['ratio_to_floor']} | {x['campaigns_found']} | {x['rows_quarantined']} | "
                      f"{x['machine'].get('load_avg_1m') or '-'} | {x['machine']['date_utc']} |")
     lines += ["", "Per-stage seconds (from each scan's summary.json):", ""]
-    stages = [s for s in rows[0]["stage_s"] if s != "total"] if rows else []
+    order = ("ingest", "ip_intel", "request_signals", "account_features", "account_signals", "linking", "campaigns",
+             "scoring", "outputs")  # distillwatch.pipeline.STAGES
+    stages = [s for s in order if any(s in x["stage_s"] for x in rows)]
     lines.append("| requests | " + " | ".join(stages) + " | total |")
     lines.append("|---" * (len(stages) + 2) + "|")
     for x in rows:
