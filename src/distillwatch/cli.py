@@ -132,14 +132,44 @@ def simulate(
     out: Path = typer.Option(..., "--out", "-o", help="Output directory (created)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives byte-identical files."),
     scale: float = typer.Option(1.0, help="Size multiplier; 1.0 is about 100k requests."),
-    days: int = typer.Option(14, help="Days of traffic (UTC)."),
     scenario: Optional[str] = typer.Option(None, help="A named scenario of the evaluation suite "
                                                       "(`distillwatch evaluate --list-scenarios`); sets its own days."),
+    days: Optional[int] = typer.Option(None, help="Days of traffic (UTC); default 14, or 45 with --requests."),
+    requests: Optional[int] = typer.Option(
+        None, "--requests", min=1,
+        help="Bulk mode: write exactly this many requests to requests.parquet with the vectorised generator "
+             "(up to the disclosed 28.8M in minutes); --scale is then ignored."),
+    campaign_share: float = typer.Option(0.5, min=0.0, max=1.0, help="Bulk mode: share of requests sent by the campaign."),
+    campaign_accounts: Optional[int] = typer.Option(
+        None, min=0, help="Bulk mode: campaign accounts (default 25,000 x requests / 28.8M)."),
+    benign_accounts: Optional[int] = typer.Option(
+        None, min=1, help="Bulk mode: benign accounts (default: benign requests / 60)."),
 ) -> None:
     """Write labelled traffic built on real prompt corpora and real IP ranges.
 
-    Files: requests.jsonl, accounts.jsonl, releases.jsonl, truth.csv (account_id,label,campaign).
+    Default mode (the detailed archetypes of docs/simulator.md, about 100k requests at scale 1.0):
+    requests.jsonl, accounts.jsonl, releases.jsonl, truth.csv (account_id,label,campaign).
+
+    Bulk mode (--requests N, distillwatch.simulate.bulk): requests.parquet (N rows, time-ordered),
+    accounts.jsonl, truth.csv and manifest.json, for scale runs; shaped on the 2026 disclosure of
+    about 25,000 accounts sending 28.8M requests over 45 days.
     """
+    if requests is not None:
+        from distillwatch.simulate.bulk import BulkParams, simulate_bulk
+
+        params = BulkParams(n_requests=requests, days=days or 45, campaign_share=campaign_share,
+                            campaign_accounts=campaign_accounts, benign_accounts=benign_accounts)
+        try:
+            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                          console=console) as prog:
+                task = prog.add_task("simulate --requests", total=requests)
+                manifest = simulate_bulk(out, params, seed=seed,
+                                         progress=lambda done, total: prog.update(task, completed=done))
+        except Exception as exc:  # noqa: BLE001 - report cleanly
+            _fail(f"simulate failed: {exc}")
+        manifest.pop("corpora", None)
+        out_console.print(_describe(manifest))
+        return
     from distillwatch.simulate import simulate as run_sim
 
     scn = None
@@ -154,7 +184,7 @@ def simulate(
         if scn is not None:
             summary = scn.simulate(out, seed=seed, scale=scale)
         else:
-            summary = run_sim(out, seed=seed, scale=scale, days=days)
+            summary = run_sim(out, seed=seed, scale=scale, days=days or 14)
     except Exception as exc:  # noqa: BLE001 - report cleanly
         _fail(f"simulate failed: {exc}")
     out_console.print(_describe(summary))

@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from distillwatch.engine.base import Engine
-from distillwatch.ingest.lines import load_lines
+from distillwatch.errors import InputError
+from distillwatch.ingest.lines import check_file, file_format, load_lines
 from distillwatch.schema import MESSAGE_ROLES, OPTIONAL_REQUEST_FIELDS, REQUIRED_REQUEST_FIELDS
 
 ROLES_SQL = "(" + ", ".join(f"'{r}'" for r in MESSAGE_ROLES + ("developer", "function")) + ")"
@@ -200,6 +201,12 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
         InputError: the file cannot be read at all.
     """
     path = Path(path)
+    check_file(path)
+    if file_format(path) == "parquet":
+        types = _parquet_types(engine, path)
+        if native_parquet_ok(types, _tool_name_type(engine, path) if "tools" in types else None):
+            rows_read = _native_parquet(engine, path, table, types)
+            return _finish(engine, path, table, rows_read, [], parquet=True)
     lines = load_lines(engine, path, f"{table}__lines")
     engine.run("validate:requests", f"""
         CREATE OR REPLACE TABLE {table}__checked AS
@@ -207,6 +214,17 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
     engine.run("validate:requests", f"""
         CREATE OR REPLACE TABLE {table}__valid AS
         {_canonical_sql(f"(SELECT line_no, j, ts_ms FROM {table}__checked WHERE violation IS NULL)")}""")
+    return _finish(engine, path, table, lines.rows_read, lines.rejected, parquet=False)
+
+
+def _finish(engine: Engine, path: Path, table: str, rows_read: int, rejected: list[dict], parquet: bool) -> IngestResult:
+    """Shared tail of both readers: late checks (client_ip validity, duplicate request_id), the final
+    ``table`` in (ts, request_id) order, and the quarantine records.
+
+    Needs ``{table}__checked`` (line_no, line, violation) and ``{table}__valid`` (canonical columns
+    plus ``msgs``). For the native Parquet reader ``line`` holds the row as JSON only for rows that
+    failed a check; rows failing a late check get theirs here, from a second read of those rows.
+    """
     # client_ip validity: parsed once per distinct value with the standard library.
     ips = engine.table(f"SELECT DISTINCT client_ip FROM {table}__valid WHERE client_ip IS NOT NULL")
     bad = [ip for ip in ips.column(0).to_pylist() if not valid_ip(ip)]
@@ -220,6 +238,14 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
         FROM (SELECT line_no, min(line_no) OVER (PARTITION BY request_id) AS first_line
               FROM {table}__valid WHERE client_ip IS NULL OR client_ip NOT IN (SELECT client_ip FROM {table}__bad_ips))
         WHERE line_no <> first_line""")
+    if parquet and engine.scalar(f"SELECT count(*) FROM {table}__late"):
+        types = _parquet_types(engine, path)
+        engine.run("validate:requests", f"""
+            UPDATE {table}__all SET line = r.line
+            FROM (SELECT file_row_number + 1 AS line_no, {_row_json(types)} AS line
+                  FROM read_parquet({_lit(path)}, file_row_number = true)
+                  WHERE file_row_number + 1 IN (SELECT line_no FROM {table}__late)) r
+            WHERE {table}__all.line_no = r.line_no""")
     engine.run("validate:requests", f"""
         CREATE OR REPLACE TABLE {table} AS
         SELECT * EXCLUDE (msgs) FROM {table}__valid
@@ -231,14 +257,18 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
         UNION ALL
         SELECT l.line_no, l.field, l.reason, left(c.line, 200) FROM {table}__late l JOIN {table}__checked c USING (line_no)
         ORDER BY line_no""")
-    quarantine = list(lines.rejected)
+    quarantine = list(rejected)
     for ln, fld, reason, raw in zip(*(q.column(c).to_pylist() for c in ("line_no", "field", "reason", "raw"))):
         quarantine.append({"file": str(path), "line": int(ln), "field": fld, "reason": reason, "raw": raw})
     quarantine.sort(key=lambda r: r["line"])
     n_ok = int(engine.scalar(f"SELECT count(*) FROM {table}"))
-    for t in ("__checked", "__valid", "__late", "__bad_ips", "__lines"):
-        engine.run("validate:requests", f"DROP TABLE IF EXISTS {table}{t}")
-    return IngestResult(str(path), lines.rows_read, n_ok, quarantine)
+    views = ("__checked", "__valid") if parquet else ()
+    for t in views:
+        engine.run("validate:requests", f"DROP VIEW IF EXISTS {table}{t}")
+    for t in ("__checked", "__valid", "__late", "__bad_ips", "__lines", "__all"):
+        if t not in views:
+            engine.run("validate:requests", f"DROP TABLE IF EXISTS {table}{t}")
+    return IngestResult(str(path), rows_read, n_ok, quarantine)
 
 
 def valid_ip(s: str) -> bool:
@@ -248,3 +278,156 @@ def valid_ip(s: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Native Parquet reader: typed columns are checked in place, never turned into JSON text.
+# ---------------------------------------------------------------------------------------------
+
+_INT_TYPES = frozenset({"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"})
+_TS_TYPES = frozenset({"TIMESTAMP", "TIMESTAMP WITH TIME ZONE"})
+_MESSAGES_TYPE = 'STRUCT("role" VARCHAR, "content" VARCHAR)[]'
+NATIVE_PARQUET_TYPES: dict[str, frozenset] = {
+    "request_id": _INT_TYPES | {"VARCHAR"}, "account_id": _INT_TYPES | {"VARCHAR"}, "model": _INT_TYPES | {"VARCHAR"},
+    "api_key_id": _INT_TYPES | {"VARCHAR"}, "org_id": _INT_TYPES | {"VARCHAR"},
+    "timestamp": _INT_TYPES | _TS_TYPES | {"VARCHAR"},
+    "messages": frozenset({_MESSAGES_TYPE}), "prompt": frozenset({"VARCHAR"}),
+    "client_ip": frozenset({"VARCHAR"}), "user_agent": frozenset({"VARCHAR"}), "response": frozenset({"VARCHAR"}),
+    "max_tokens": _INT_TYPES, "input_tokens": _INT_TYPES, "output_tokens": _INT_TYPES, "status": _INT_TYPES,
+    "temperature": _INT_TYPES | {"DOUBLE"}, "stream": frozenset({"BOOLEAN"}),
+}
+"""Parquet column types (DuckDB names) read natively, per contract field. A file whose contract
+columns all have one of these types (or are absent; ``tools`` must be absent) takes the native
+path; any other file goes through the general JSON validation, which quarantines ill-typed rows."""
+
+
+def _parquet_types(engine: Engine, path: Path) -> dict[str, str]:
+    """Column name -> DuckDB type of a Parquet file, in file order.
+
+    Raises:
+        InputError: the file is not readable as Parquet.
+    """
+    try:
+        t = engine.table(f"DESCRIBE SELECT * FROM read_parquet({_lit(path)})")
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{path}: not a readable Parquet file: {getattr(exc, 'cause', exc)}") from exc
+    return dict(zip(t.column("column_name").to_pylist(), t.column("column_type").to_pylist()))
+
+
+def native_parquet_ok(types: dict[str, str], tool_name_type: str | None = None) -> bool:
+    """True when the native reader can take a Parquet file with these column types.
+
+    Every contract column present must have a type of :data:`NATIVE_PARQUET_TYPES`; a ``tools``
+    column must be a list of structs whose ``name`` field is VARCHAR and that have no ``function``
+    field (``tool_name_type`` is that field's type from :func:`_tool_name_type`); no column may be
+    named like one of the reader's working columns.
+    """
+    if set(types) & {"file_row_number", "line_no", "ts_ms", "msgs", "violation", "line", "tool_list"}:
+        return False
+    if "tools" in types and tool_name_type != "VARCHAR":
+        return False
+    return all(types[f] in allowed for f, allowed in NATIVE_PARQUET_TYPES.items() if f in types)
+
+
+def _tool_name_type(engine: Engine, path: Path) -> str | None:
+    """Type of ``tools[1].name`` when ``tools`` is a list of structs without a ``function`` field, else None."""
+    try:
+        t = engine.table(f"DESCRIBE SELECT tools[1].name AS n FROM read_parquet({_lit(path)})")
+    except Exception:  # noqa: BLE001 - not a list of structs with a name field
+        return None
+    try:
+        engine.table(f"DESCRIBE SELECT tools[1].function AS f FROM read_parquet({_lit(path)})")
+        return None  # the OpenAI {type, function: {...}} form: the general path reads it
+    except Exception:  # noqa: BLE001 - no function field: the plain form
+        return t.column("column_type").to_pylist()[0]
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _row_json(types: dict[str, str]) -> str:
+    """SQL: the whole Parquet row as JSON text, as the general path's ``to_json`` of the row gives it."""
+    return "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in types) + "))::VARCHAR"
+
+
+def _native_parquet(engine: Engine, path: Path, table: str, types: dict[str, str]) -> int:
+    """Validate and canonicalise a Parquet file in one typed pass; return the rows read.
+
+    Creates ``{table}__checked`` (line_no, line, violation) and ``{table}__valid`` with the same
+    columns, reasons and order of checks as the JSON path (:func:`_checks_sql`,
+    :func:`_canonical_sql`); the checks that Parquet types make impossible (invalid JSON, a
+    string where an integer belongs, ...) are left out. ``line`` (the row as JSON, for the
+    quarantine) is built only for rows that fail a check.
+    """
+    col = {f: (_q(f) if f in types else "NULL") for f in NATIVE_PARQUET_TYPES}
+    txt = {f: (f"{col[f]}::VARCHAR" if f in types else "NULL::VARCHAR") for f in NATIVE_PARQUET_TYPES}
+    ts_t = types.get("timestamp")
+    if ts_t in _TS_TYPES:
+        ts_ms = f"CASE WHEN isfinite({col['timestamp']}) THEN epoch_ms({col['timestamp']}) END"
+    elif ts_t == "VARCHAR":
+        ts_ms = epoch_ms_sql(col["timestamp"])
+    elif ts_t is not None:
+        ts_ms = f"try_cast({col['timestamp']} AS BIGINT)"
+    else:
+        ts_ms = "NULL::BIGINT"
+    checks: list[tuple[str, str, str]] = []
+    for f in ("request_id", "account_id", "model"):
+        checks.append((f, f"{col[f]} IS NULL OR trim({txt[f]}) = ''", f"missing required field {f}"))
+    checks += [
+        ("timestamp", f"{col['timestamp']} IS NULL", "missing required field timestamp"),
+        ("timestamp", "ts_ms IS NULL" if ts_t in _TS_TYPES or ts_t == "VARCHAR" else "false",
+         "unparseable timestamp (expected RFC 3339)"),
+        ("timestamp", f"ts_ms IS NULL OR NOT {in_range_sql('ts_ms')}",
+         "timestamp out of range (years 2000-2099; integers are epoch milliseconds)"),
+        ("messages", f"msgs IS NULL AND {col['prompt']} IS NULL", "one of messages or prompt is required"),
+        ("messages", f"""msgs IS NOT NULL AND (len(msgs) = 0
+              OR len(list_filter(msgs, lambda m: m IS NOT NULL AND m.role IN {ROLES_SQL})) <> len(msgs))""",
+         "messages must be a non-empty list of {role, content} with role in system, user, assistant, tool"),
+    ]
+    whens = "\n".join(f"WHEN {cond} THEN struct_pack(field := {fld!r}, reason := {reason!r})" for fld, cond, reason in checks)
+    msgs = col["messages"] if "messages" in types else "NULL::STRUCT(role VARCHAR, content VARCHAR)[]"
+    tool_names = ("list_sort(list_filter(list_concat(list_transform(tools, lambda t: t.name), []::VARCHAR[]), "
+                  "lambda x: x IS NOT NULL))" if "tools" in types else "[]::VARCHAR[]")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE TABLE {table}__all AS
+        SELECT
+          line_no, violation,
+          CASE WHEN violation IS NOT NULL THEN {_row_json(types)} END AS line,
+          {txt['request_id']} AS request_id,
+          CASE WHEN violation IS NULL THEN make_timestamp(1000 * ts_ms)::TIMESTAMPTZ END AS ts,
+          {txt['account_id']} AS account_id,
+          {txt['api_key_id']} AS api_key_id,
+          {txt['org_id']} AS org_id,
+          nullif(trim({txt['client_ip']}), '') AS client_ip,
+          {txt['user_agent']} AS user_agent,
+          {txt['model']} AS model,
+          coalesce(len(msgs), 0) AS n_messages,
+          coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {col['prompt']} IS NOT NULL THEN 1 ELSE 0 END) AS n_user_turns,
+          coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
+          coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
+          coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
+                   lambda m: m.content), '\n'), '') AS system_text,
+          coalesce((list_transform(list_filter(msgs, lambda m: m.role = 'user'), lambda m: m.content))[-1],
+                   {txt['prompt']}, '') AS user_text,
+          {tool_names} AS tool_names,
+          try_cast({col['max_tokens']} AS BIGINT) AS max_tokens,
+          try_cast({col['temperature']} AS DOUBLE) AS temperature,
+          try_cast({col['stream']} AS BOOLEAN) AS stream,
+          length({txt['response']}) AS response_chars,
+          try_cast({col['input_tokens']} AS BIGINT) AS input_tokens,
+          try_cast({col['output_tokens']} AS BIGINT) AS output_tokens,
+          try_cast({col['status']} AS INTEGER) AS status
+        FROM (SELECT *, CASE {whens} END AS violation
+              FROM (SELECT file_row_number + 1 AS line_no, {ts_ms} AS ts_ms, {msgs} AS msgs, *
+                    FROM read_parquet({_lit(path)}, file_row_number = true)))""")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE VIEW {table}__checked AS SELECT line_no, line, violation FROM {table}__all""")
+    engine.run("validate:requests", f"""
+        CREATE OR REPLACE VIEW {table}__valid AS
+        SELECT * EXCLUDE (violation, line), NULL AS msgs FROM {table}__all WHERE violation IS NULL""")
+    return int(engine.scalar(f"SELECT count(*) FROM {table}__all"))
