@@ -133,6 +133,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         accts = sorted(ge["account_id"].unique())
         if len(accts) < min_accounts:
             continue
+        # exclusivity as evidence: among the final members (accounts dropped by attachment are outsiders)
+        ge = ge.assign(exclusivity=ge.groupby(["kind", "artifact"])["account_id"].transform("nunique") / ge["df"])
         g = Group(int(key), accts, ge.drop(columns=["community", "source"]).reset_index(drop=True))
         members = feats_idx.loc[accts].reset_index()
         for sid, cls in SIGNALS.items():
