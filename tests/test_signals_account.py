@@ -33,6 +33,19 @@ def same(a: float, b: float) -> bool:
 
 # (signal id, overrides, expected value, expected score)
 CASES = [
+    # window_mmd: share of MMD windows rejected, ramp 0.1 -> 0.5, min 16 requests, abstains untested
+    ("account.window_mmd", dict(mmd_windows=10, mmd_rejected=3), 0.3, 0.5),
+    ("account.window_mmd", dict(mmd_windows=10, mmd_rejected=1), 0.1, 0.0),
+    ("account.window_mmd", dict(mmd_windows=4, mmd_rejected=4), 1.0, 1.0),
+    ("account.window_mmd", dict(mmd_windows=0, mmd_rejected=0), NAN, 0.0),
+    ("account.window_mmd", dict(n_requests=12, mmd_windows=1, mmd_rejected=1), 1.0, 0.0),
+    ("account.window_mmd", {}, NAN, 0.0),
+    # topic_coverage: coverage z, ramp 2 -> 4, min 20 requests
+    ("account.topic_coverage", dict(coverage_z=3.0), 3.0, 0.5),
+    ("account.topic_coverage", dict(coverage_z=4.5), 4.5, 1.0),
+    ("account.topic_coverage", dict(coverage_z=-6.0), -6.0, 0.0),
+    ("account.topic_coverage", dict(n_requests=19, coverage_z=5.0), 5.0, 0.0),
+    ("account.topic_coverage", {}, NAN, 0.0),
     # cot_harvest: cot_share, ramp 0.2 -> 0.6, min 10 requests
     ("account.cot_harvest", dict(cot_share=0.2), 0.2, 0.0),
     ("account.cot_harvest", dict(cot_share=0.1), 0.1, 0.0),
@@ -207,6 +220,11 @@ def test_neutral_row_scores_zero_and_rows_stay_aligned(sid):
 
 # (signal id, row overrides, value passed to explain, substrings the sentence must contain)
 EXPLAIN_CASES = [
+    ("account.window_mmd", dict(mmd_windows=10, mmd_rejected=3, mmd_window_size=32, mmd_ref_size=512,
+                                mmd_max=0.0412, mmd_max_threshold=0.0123), 0.3,
+     ["3 of 10 windows of 32", "512-request", "0.0412", "0.0123", "0.3 %"]),
+    ("account.topic_coverage", dict(coverage_n=128, coverage_cells=60, coverage_k=64, coverage_expected=51.2,
+                                    coverage_sd=2.1), 4.19, ["128", "60 of 64", "51.2", "2.1", "+4.2"]),
     ("account.extraction_substream", dict(n_requests=2000), 150.0, ["150 of 2,000", "90 %", "10", "50"]),
     ("account.cot_harvest", dict(n_requests=50), 0.4, ["40%", "50", "20%", "60%"]),
     ("account.capability_concentration", dict(top_capability="coding", top_capability_share=0.7), 0.8,

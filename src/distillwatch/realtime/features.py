@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from distillwatch.schema import HIGH_VALUE_CAPABILITIES
 from distillwatch.signals.request import (
     LEX_AGENTIC,
+    CLASSIFIER_MIN_CHARS,
     LEX_COT,
     LEX_CODING,
     LEX_LONG,
@@ -154,7 +155,8 @@ def request_features(ev) -> RequestFeatures:
     f_rubric = _RX["rubric"].search(txt) is not None
     f_cot_lex = _RX["cot"].search(txt) is not None
     c_cot, c_elicit = _classifier_flags(system_text, user_text)
-    f_cot = f_cot_lex or c_cot or c_elicit
+    long_enough = len(system_text) + len(user_text) >= CLASSIFIER_MIN_CHARS
+    f_cot = f_cot_lex or (long_enough and (c_cot or c_elicit))
     if f_rubric:
         cap = "rubric_grading"
     elif tool_names or n_tool_turns > 0 or _RX["agentic"].search(txt) is not None:

@@ -103,7 +103,9 @@ class CotElicitationSignal(Signal):
     True when the user message or system prompt matches the CoT lexicon ("step by step",
     "show your reasoning", "chain of thought", "<think>", "inner monologue", ...), or when the
     trained classifier's ``cot`` or ``elicitation`` head fires (:class:`PromptClassifierSignal`;
-    elicitation: the prompt asks for reasoned, complete, explained answers). Harvesting
+    elicitation: the prompt asks for reasoned, complete, explained answers) on a request of at
+    least ``CLASSIFIER_MIN_CHARS`` characters (a bag of n-grams over four words is one bigram's
+    opinion: "Show me your car." scores 0.92 on ``cot``). Harvesting
     reasoning traces was a named target of the 2026 disclosures. Benign look-alikes: eval
     harnesses and students ("let's think step by step" is a standard prompting trick).
     """
@@ -114,8 +116,14 @@ class CotElicitationSignal(Signal):
 
     def columns(self) -> dict[str, str]:
         lexicon = _rx(ends("(r.system_text || ' ' || r.user_text)"), LEX_COT)
-        return {"is_cot": f"({lexicon} OR coalesce(c.is_cot, false) OR coalesce(c.is_elicitation, false))"}
+        trained = (f"(length(r.system_text) + length(r.user_text) >= {CLASSIFIER_MIN_CHARS} "
+                   f"AND (coalesce(c.is_cot, false) OR coalesce(c.is_elicitation, false)))")
+        return {"is_cot": f"({lexicon} OR {trained})"}
 
+
+CLASSIFIER_MIN_CHARS = 40
+"""System prompt plus user message length (characters) below which the trained classifier's CoT
+flags are not used; the lexicon still applies."""
 
 CLASSIFIER_INPUT_SQL = "SELECT request_id, system_text, user_text, len(tool_names) AS n_tools FROM requests"
 """What the trained classifier reads (through ``Engine.map_batches``)."""
