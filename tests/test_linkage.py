@@ -183,3 +183,13 @@ def test_attachment_is_rechecked_until_stable():
     comm = {a: 0 for a in RING + ["n", "m", "x"]}
     groups = candidate_groups(comm, e, _feats(RING + ["n", "m", "x"]), min_accounts=3)
     assert groups[0].accounts == RING
+
+
+def test_an_account_without_extraction_joins_only_through_a_shared_card():
+    # "q" and "c" each share the ring's client fingerprint and a /24 on a day with a1: two sources.
+    # Neither sends anything extraction-like; only "c", which also shares the ring's card, may join.
+    rows = _ring_rows() + [("a1", "prefix_day", "p@d", 3, 3), ("q", "client_fp", "fp1", 4, 6), ("q", "prefix_day", "p@d", 2, 3),
+                           ("c", "client_fp", "fp1", 4, 6), ("c", "payment", "card1", 1, 6)]
+    feats = _feats(RING + ["q", "c"], content=[1.0] * 4 + [0.0, 0.0], extraction_share=[1.0] * 4 + [0.0, 0.0])
+    groups = candidate_groups({a: 0 for a in RING + ["q", "c"]}, _edges(rows), feats, min_accounts=3)
+    assert groups[0].accounts == sorted(RING + ["c"])

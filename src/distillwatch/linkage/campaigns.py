@@ -87,7 +87,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
             the client and generation-parameter fingerprints, and
             so do all prompt-text artifacts (templates, system prompts) that are not extraction-pure;
             for an account whose own content score is below ``text_min_content`` prompt-text
-            artifacts count as no source at all.
+            artifacts count as no source at all, and an account whose content and extraction
+            share are both below it must share a payment fingerprint with the group to join.
         weak_min_extraction: an account of the community that holds fewer sources but holds one of
             the group's extraction-pure artifacts (``pure`` edge column, see
             :func:`distillwatch.linkage.graph.build_artifacts`) and whose own requests are
@@ -117,8 +118,17 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # an account whose own traffic is not extraction-like (content < text_min_content) joins only
     # through identity, infrastructure or behaviour: shared prompt text alone is how coincidences
     # look (two users pasting the same popular conversation)
-    own = e["account_id"].map(feats.set_index("account_id")["content"]).fillna(0.0)
+    fi = feats.set_index("account_id")
+    own = e["account_id"].map(fi["content"]).fillna(0.0)
     e = e.assign(source=e["source"].where(~((own < text_min_content) & e["kind"].isin(list(TEXT_KINDS)))))
+    # an account whose own traffic shows no extraction at all (content and extraction share both
+    # below text_min_content) joins only with a shared card among its sources: a popular SDK's
+    # default fingerprint plus a residential /24 that a proxy pool also exits through is what an
+    # ordinary user next to a campaign looks like
+    ext = e["account_id"].map(fi["extraction_share"]).fillna(0.0) if "extraction_share" in fi.columns else 0.0
+    quiet = (own < text_min_content) & (ext < text_min_content)
+    has_card = e.assign(card=e["kind"] == "payment").groupby(["community", "account_id"])["card"].transform("any")
+    e = e[~quiet | has_card]
     while True:  # to a fixed point: dropping a member can leave another with too few sources
         n_before = len(e)
         n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
