@@ -188,8 +188,11 @@ def test_attachment_is_rechecked_until_stable():
 def test_an_account_without_extraction_joins_only_through_a_shared_card():
     # "q" and "c" each share the ring's client fingerprint and a /24 on a day with a1: two sources.
     # Neither sends anything extraction-like; only "c", which also shares the ring's card, may join.
-    rows = _ring_rows() + [("a1", "prefix_day", "p@d", 3, 3), ("q", "client_fp", "fp1", 4, 6), ("q", "prefix_day", "p@d", 2, 3),
-                           ("c", "client_fp", "fp1", 4, 6), ("c", "payment", "card1", 1, 6)]
-    feats = _feats(RING + ["q", "c"], content=[1.0] * 4 + [0.0, 0.0], extraction_share=[1.0] * 4 + [0.0, 0.0])
-    groups = candidate_groups({a: 0 for a in RING + ["q", "c"]}, _edges(rows), feats, min_accounts=3)
+    # "k" is the same with content 0.6: capability concentration alone (all coding) is not extraction
+    rows = _ring_rows() + [("a1", "prefix_day", "p@d", 3, 4), ("q", "client_fp", "fp1", 4, 7), ("q", "prefix_day", "p@d", 2, 4),
+                           ("k", "client_fp", "fp1", 4, 7), ("k", "prefix_day", "p@d", 2, 4),
+                           ("c", "client_fp", "fp1", 4, 7), ("c", "payment", "card1", 1, 6)]
+    accts = RING + ["q", "k", "c"]
+    feats = _feats(accts, content=[1.0] * 4 + [0.0, 0.6, 0.0], extraction_share=[1.0] * 4 + [0.0, 0.0, 0.0])
+    groups = candidate_groups({a: 0 for a in accts}, _edges(rows), feats, min_accounts=3)
     assert groups[0].accounts == sorted(RING + ["c"])

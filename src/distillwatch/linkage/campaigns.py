@@ -69,7 +69,7 @@ class Group:
 
 def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFrame, min_accounts: int,
                      min_exclusivity: float = 0.5, min_member_artifacts: int = 2,
-                     weak_min_extraction: float = 0.9, text_min_content: float = 0.5) -> list[Group]:
+                     weak_min_extraction: float = 0.9, text_min_content: float = 0.65) -> list[Group]:
     """Build groups from community membership and evaluate every campaign signal on each.
 
     An artifact links members only if at least two members hold it and its *exclusivity* (the
@@ -86,9 +86,10 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
             network artifacts (client IP or /24 on any day, signup IP) together count as one, so do
             the client and generation-parameter fingerprints, and
             so do all prompt-text artifacts (templates, system prompts) that are not extraction-pure;
-            for an account whose own content score is below ``text_min_content`` prompt-text
-            artifacts count as no source at all, and an account whose content and extraction
-            share are both below it must share a payment fingerprint with the group to join.
+            for an account whose own content score is below ``text_min_content`` (0.65: above the
+            0.6 that capability concentration alone can give) prompt-text artifacts count as no
+            source at all, and such an account with under 50 % extraction requests must share a
+            payment fingerprint with the group to join.
         weak_min_extraction: an account of the community that holds fewer sources but holds one of
             the group's extraction-pure artifacts (``pure`` edge column, see
             :func:`distillwatch.linkage.graph.build_artifacts`) and whose own requests are
@@ -121,12 +122,13 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     fi = feats.set_index("account_id")
     own = e["account_id"].map(fi["content"]).fillna(0.0)
     e = e.assign(source=e["source"].where(~((own < text_min_content) & e["kind"].isin(list(TEXT_KINDS)))))
-    # an account whose own traffic shows no extraction at all (content and extraction share both
-    # below text_min_content) joins only with a shared card among its sources: a popular SDK's
-    # default fingerprint plus a residential /24 that a proxy pool also exits through is what an
-    # ordinary user next to a campaign looks like
+    # an account whose own traffic shows no extraction (content below text_min_content, the level
+    # capability concentration alone cannot reach, and under half of its requests extraction
+    # requests) joins only with a shared card among its sources: a popular SDK's default
+    # fingerprint plus a residential /24 that a proxy pool also exits through is what an ordinary
+    # user next to a campaign looks like
     ext = e["account_id"].map(fi["extraction_share"]).fillna(0.0) if "extraction_share" in fi.columns else 0.0
-    quiet = (own < text_min_content) & (ext < text_min_content)
+    quiet = (own < text_min_content) & (ext < 0.5)
     has_card = e.assign(card=e["kind"] == "payment").groupby(["community", "account_id"])["card"].transform("any")
     e = e[~quiet | has_card]
     while True:  # to a fixed point: dropping a member can leave another with too few sources
