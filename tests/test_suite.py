@@ -131,3 +131,15 @@ def test_replay_reports_hours_and_share_at_the_first_flagging_checkpoint(tmp_pat
     assert r["flagged"] and r["hours_to_flag"] == 1.0 and r["requests_to_flag"] == 3
     assert r["share_to_flag"] == pytest.approx(3 / 20) and r["scans"] == 2
     assert len(scan.calls) == 2  # no scan after the only campaign is flagged
+
+
+def test_replay_always_scans_at_a_campaigns_last_request(tmp_path):
+    t0 = pd.Timestamp("2026-04-22T00:00:00Z")
+    # 3 requests at 0, 5 and 10 minutes: flagged (>= 3 requests) only once the last one is in,
+    # which no hourly checkpoint reaches
+    rows = [{"request_id": f"c{i}", "timestamp": (t0 + pd.Timedelta(minutes=5 * i)).isoformat(), "account_id": "a1",
+             "model": "m", "messages": []} for i in range(3)]
+    path = write_jsonl(tmp_path / "log.jsonl", rows)
+    truth = pd.DataFrame({"account_id": ["a1"], "label": ["attack"], "campaign": ["c"]})
+    r = replay(path, truth, checkpoints_h=(1.0, 2.0), scan_fn=_FakeScan()).iloc[0]
+    assert r["flagged"] and r["requests_to_flag"] == 3 and r["hours_to_flag"] == pytest.approx(10 / 60)

@@ -6,7 +6,8 @@ timestamp at or before it, in file order) is scanned by the batch pipeline, exac
 rerunning the audit at that moment would; the campaign is *flagged* at the first checkpoint where
 any of its accounts is in tier ``review`` or ``ban``. A scan per checkpoint, not per request: the
 time to detection is therefore an upper bound at the checkpoints' resolution, and a campaign that is
-already flagged is not scanned for again.
+already flagged is not scanned for again. The instant of a campaign's last request is always a
+checkpoint, so a campaign the full scan flags is never reported as never flagged.
 
 Outputs per campaign: hours from its first request to the flagging checkpoint, the number of its
 requests that had arrived by then, and that number as a share of its eventual requests (the
@@ -134,7 +135,8 @@ def replay(requests: str | Path, truth: str | Path | pd.DataFrame, accounts: str
                       "_ts": np.sort(log.ts_ms[mask]), "_first": first,
                       "_members": set(log.account[mask])}
     plan = sorted({(r["_first"] + int(h * 3_600_000), name) for name, r in rows.items() for h in checkpoints_h
-                   if r["_first"] + int(h * 3_600_000) <= int(r["_ts"][-1]) or h == checkpoints_h[0]})
+                   if r["_first"] + int(h * 3_600_000) <= int(r["_ts"][-1]) or h == checkpoints_h[0]}
+                  | {(int(r["_ts"][-1]), name) for name, r in rows.items()})  # and its last request
     times = sorted({at for at, _ in plan})
     wd = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="distillwatch-replay-"))
     wd.mkdir(parents=True, exist_ok=True)
