@@ -196,3 +196,17 @@ def test_an_account_without_extraction_joins_only_through_a_shared_card():
     feats = _feats(accts, content=[1.0] * 4 + [0.0, 0.6, 0.0], extraction_share=[1.0] * 4 + [0.0, 0.0, 0.0])
     groups = candidate_groups({a: 0 for a in accts}, _edges(rows), feats, min_accounts=3)
     assert groups[0].accounts == sorted(RING + ["c"])
+
+
+def test_same_software_and_prompt_count_as_one_link():
+    from distillwatch.linkage.campaigns import Group
+    from distillwatch.signals.base import SignalHit
+
+    hits = [SignalHit("campaign.shared_infrastructure", "infrastructure", 0.8, 1.0, ""),
+            SignalHit("campaign.shared_template", "behaviour", 1.0, 1.0, "")]
+    g = Group(0, ["a", "b"], pd.DataFrame(), hits=hits)
+    assert g.n_links() == 2
+    g.software_only = True  # fingerprint only, no shared egress: the same SDK with the same prompt
+    assert g.n_links() == 1
+    g.hits.append(SignalHit("campaign.shared_identity", "identity", 0.6, 1.0, ""))
+    assert g.n_links() == 2

@@ -24,6 +24,9 @@ NETWORK_KINDS = ("ip_day", "prefix_day", "signup_ip")
 """Artifact kinds that are network addresses; together they count as one source for attachment."""
 CLIENT_KINDS = ("client_fp", "param_fp")
 """The client fingerprint includes the generation-parameter fingerprint; together they count as one source."""
+SOFTWARE_ONLY_NETWORK_SHARE = 0.3
+"""Below this share of members linked by an egress address or /24 on a day, a group's shared
+infrastructure is its client software alone (the 0.3 start of ``campaign.shared_infrastructure``'s ramp)."""
 TEXT_KINDS = ("template", "system_prompt")
 """Artifact kinds that are prompt text; unless extraction-pure, together they count as one source for
 attachment (two users pasting the same popular prompts share several templates, and that is still
@@ -44,6 +47,10 @@ class Group:
         weak: members attached by one extraction-pure artifact only (see :func:`candidate_groups`);
             they are in ``accounts`` but campaign signals are evaluated without them, and scoring
             caps them at ``review``.
+        software_only: the group's shared infrastructure is its client fingerprint alone (under
+            30 % of members share an egress address or /24 on a day); then the shared client
+            fingerprint and the shared system prompt or template are one fact, the same software
+            with the same prompt, and :meth:`n_links` counts them once.
     """
 
     key: int
@@ -51,6 +58,7 @@ class Group:
     edges: pd.DataFrame
     hits: list[SignalHit] = field(default_factory=list)
     weak: set[str] = field(default_factory=set)
+    software_only: bool = False
     is_campaign: bool = False
     campaign_id: str | None = None
 
@@ -59,8 +67,13 @@ class Group:
         return next((h for h in self.hits if h.signal_id == signal_id), None)
 
     def n_links(self, threshold: float = 0.5) -> int:
-        """Number of :data:`LINK_SIGNALS` scoring at least ``threshold``."""
-        return sum(1 for s in LINK_SIGNALS if (h := self.hit(s)) is not None and h.score >= threshold)
+        """Number of :data:`LINK_SIGNALS` scoring at least ``threshold`` (a software-only group's shared
+        fingerprint and shared template count once: a popular SDK with a popular system prompt is
+        two views of one choice many unrelated developers make)."""
+        hit = {s for s in LINK_SIGNALS if (h := self.hit(s)) is not None and h.score >= threshold}
+        if self.software_only and {"campaign.shared_infrastructure", "campaign.shared_template"} <= hit:
+            return len(hit) - 1
+        return len(hit)
 
     def content_score(self) -> float:
         """The stronger of the group's :data:`CONTENT_SIGNALS` scores (0 when neither applies)."""
@@ -154,6 +167,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
                 h = cls().evaluate(members, g.edges)
                 if h is not None:
                     g.hits.append(h)
+        net = g.edges[g.edges["kind"].isin(["ip_day", "prefix_day"])]
+        g.software_only = net["account_id"].nunique() < SOFTWARE_ONLY_NETWORK_SHARE * len(accts)
         if not pure.empty and "extraction_share" in feats_idx.columns:
             arts = set(zip(ge.loc[ge["pure"].fillna(False).astype(bool), "kind"],
                            ge.loc[ge["pure"].fillna(False).astype(bool), "artifact"]))
