@@ -362,7 +362,7 @@ def write_markdown(res: SuiteResult, path: str | Path, command: str, floors: Flo
          *(["**TUNING RUN: these seeds were used to set thresholds; the figures are not results.**", ""]
            if s.get("tuning") else []),
          f"Reporting seeds {', '.join(map(str, s['seeds']))} at simulator scale {s['scale']} "
-         f"(thresholds were set on simulator seeds {', '.join(map(str, TUNING_SEEDS))} and external seeds 1, 11, 12; "
+         f"(thresholds were set on simulator seeds {', '.join(map(str, TUNING_SEEDS))} and external-generator seeds 1, 11-20 and 51; "
          f"none of those is reported here). Figures are pooled over seeds: precision and recall from summed "
          f"true/false positives, ARI averaged, times to detection the worst campaign. Wall time {s['seconds']} s.", "",
          "Targets (issue 3): ban+review precision >= 0.99 and recall >= 0.97; ban precision >= 0.999; 0 hard-negative "
