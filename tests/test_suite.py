@@ -143,3 +143,9 @@ def test_replay_always_scans_at_a_campaigns_last_request(tmp_path):
     truth = pd.DataFrame({"account_id": ["a1"], "label": ["attack"], "campaign": ["c"]})
     r = replay(path, truth, checkpoints_h=(1.0, 2.0), scan_fn=_FakeScan()).iloc[0]
     assert r["flagged"] and r["requests_to_flag"] == 3 and r["hours_to_flag"] == pytest.approx(10 / 60)
+
+
+def test_ci_floors_report_but_do_not_check_time_to_detection():
+    res = SuiteResult([_row(max_share_to_flag=math.inf)], [], pd.DataFrame(), [])
+    assert check_floors(res, CI_FLOORS) == []
+    assert check_floors(res, Floors()) != []
