@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from distillwatch.schema import HIGH_VALUE_CAPABILITIES
 from distillwatch.signals.request import (
-    LEX_AGENTIC,
     CLASSIFIER_MIN_CHARS,
+    LEX_AGENTIC,
     LEX_COT,
     LEX_CODING,
     LEX_LONG,
