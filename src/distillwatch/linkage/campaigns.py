@@ -97,8 +97,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         min_exclusivity: see above (0..1).
         min_member_artifacts: a member must hold at least this many group-specific artifacts; all
             network artifacts (client IP or /24 on any day, signup IP) together count as one, so do
-            the client and generation-parameter fingerprints, and
-            so do all prompt-text artifacts (templates, system prompts) that are not extraction-pure;
+            the client and generation-parameter fingerprints, and so do all prompt-text artifacts
+            (templates, system prompts) that are not extraction-pure;
             for an account whose own content score is below ``text_min_content`` (0.65: above the
             0.6 that capability concentration alone can give) prompt-text artifacts count as no
             source at all, and such an account with under 50 % extraction requests must share a
@@ -126,9 +126,9 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     src = e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network")
     # the client fingerprint contains the generation-parameter fingerprint: one fact, one source
     src = src.where(~e["kind"].isin(list(CLIENT_KINDS)), "client")
-    is_pure = e["pure"].fillna(False).astype(bool) if "pure" in e.columns else False
-    e = e.assign(source=src.where(~e["kind"].isin(list(TEXT_KINDS)) | is_pure, "text"))
-    pure = e[e["pure"].fillna(False).astype(bool)] if "pure" in e.columns else e.iloc[0:0]
+    e = e.assign(pure=e["pure"].astype("boolean").fillna(False).astype(bool) if "pure" in e.columns else False)
+    e = e.assign(source=src.where(~e["kind"].isin(list(TEXT_KINDS)) | e["pure"], "text"))
+    pure = e[e["pure"]]
     # an account whose own traffic is not extraction-like (content < text_min_content) joins only
     # through identity, infrastructure or behaviour: shared prompt text alone is how coincidences
     # look (two users pasting the same popular conversation)
@@ -140,7 +140,8 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     # requests) joins only with a shared card among its sources: a popular SDK's default
     # fingerprint plus a residential /24 that a proxy pool also exits through is what an ordinary
     # user next to a campaign looks like
-    ext = e["account_id"].map(fi["extraction_share"]).fillna(0.0) if "extraction_share" in fi.columns else 0.0
+    has_ext = "extraction_share" in fi.columns
+    ext = e["account_id"].map(fi["extraction_share"]).fillna(0.0) if has_ext else 0.0
     quiet = (own < text_min_content) & (ext < 0.5)
     has_card = e.assign(card=e["kind"] == "payment").groupby(["community", "account_id"])["card"].transform("any")
     e = e[~quiet | has_card]
@@ -152,7 +153,6 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         e = e[held >= 2]
         if len(e) == n_before:
             break
-    feats_idx = feats.set_index("account_id")
     groups = []
     for key, ge in e.groupby("community", sort=True):
         accts = sorted(ge["account_id"].unique())
@@ -161,7 +161,7 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         # exclusivity as evidence: among the final members (accounts dropped by attachment are outsiders)
         ge = ge.assign(exclusivity=ge.groupby(["kind", "artifact"])["account_id"].transform("nunique") / ge["df"])
         g = Group(int(key), accts, ge.drop(columns=["community", "source"]).reset_index(drop=True))
-        members = feats_idx.loc[accts].reset_index()
+        members = fi.loc[accts].reset_index()
         for sid, cls in SIGNALS.items():
             if cls.scope == "campaign":
                 h = cls().evaluate(members, g.edges)
@@ -169,12 +169,11 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
                     g.hits.append(h)
         net = g.edges[g.edges["kind"].isin(["ip_day", "prefix_day"])]
         g.software_only = net["account_id"].nunique() < SOFTWARE_ONLY_NETWORK_SHARE * len(accts)
-        if not pure.empty and "extraction_share" in feats_idx.columns:
-            arts = set(zip(ge.loc[ge["pure"].fillna(False).astype(bool), "kind"],
-                           ge.loc[ge["pure"].fillna(False).astype(bool), "artifact"]))
+        if not pure.empty and has_ext:
+            arts = set(zip(ge.loc[ge["pure"], "kind"], ge.loc[ge["pure"], "artifact"]))
             cand = pure[(pure["community"] == key) & ~pure["account_id"].isin(accts)]
             cand = cand.loc[np.array([(k, a) in arts for k, a in zip(cand["kind"], cand["artifact"])], dtype=bool)]
-            share = feats_idx["extraction_share"].reindex(cand["account_id"]).fillna(0.0).to_numpy()
+            share = fi["extraction_share"].reindex(cand["account_id"]).fillna(0.0).to_numpy()
             g.weak = set(cand.loc[share >= weak_min_extraction, "account_id"])
             g.accounts = sorted(set(accts) | g.weak)
         groups.append(g)

@@ -106,6 +106,7 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
         {acct_sql}""")
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
+    pure_kinds = ", ".join(repr(k) for k in PURE_KINDS)
     t = engine.table(f"""
         WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df,
                            sum(n_ext) / sum(n) >= {float(params.hub_pure_share)}
@@ -113,16 +114,17 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
                              AS pure
                     FROM account_artifacts GROUP BY ALL)
         SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
-               a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}) AND df.pure AS pure,
+               a.kind IN ({pure_kinds}) AND df.pure AS pure,
                CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
         FROM account_artifacts a JOIN df USING (kind, artifact)
         LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
         WHERE df.df BETWEEN 2 AND {hub}
-           OR (df.df > {hub} AND df.pure AND a.kind IN ({", ".join(repr(k) for k in PURE_KINDS)}))
+           OR (df.df > {hub} AND df.pure AND a.kind IN ({pure_kinds}))
         ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
     lock = lockstep_artifacts(engine, params)
     if len(lock):
         t = pd.concat([t, lock], ignore_index=True)
+    t["pure"] = t["pure"].astype("boolean").fillna(False).astype(bool)  # lockstep groups are never pure
     denom = math.log(max(n_accounts, 3))
     t["rarity"] = np.log(n_accounts / t["df"].clip(lower=1)) / denom
     kind_w = t["kind"].map(params.kind_weights).astype(float).fillna(0.0)
@@ -198,7 +200,7 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     part = g.community_leiden(objective_function="modularity", weights="weight",
                               resolution=params.resolution, n_iterations=-1)
     memb = list(part.membership[: len(accts)])
-    if "pure" in edges.columns and edges["pure"].fillna(False).astype(bool).any():
+    if "pure" in edges.columns and edges["pure"].any():
         memb = _merge_on_pure(memb, edges, a_idx)
     groups: dict[int, list[str]] = {}
     for a, c in zip(accts, memb):
@@ -211,25 +213,21 @@ def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) 
     """Union the communities that hold a common extraction-pure artifact; return new labels.
 
     A community joins only if at least two of its members hold the artifact (one stray account
-    does not pull its whole community in), or if it is that one account alone.
+    does not pull its whole community in), or if it is that one account alone. The unions are the
+    connected components (scipy) of a graph whose nodes are communities; each merged community
+    takes the smallest label among its parts.
     """
-    hubs = edges[edges["pure"].fillna(False).astype(bool)]
-    parent = {c: c for c in set(memb)}
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    hubs = edges[edges["pure"]]
     comm_of = hubs["account_id"].map(lambda a: memb[a_idx[a]])
     held = hubs.assign(c=comm_of).groupby(["kind", "artifact", "c"])["account_id"].nunique().reset_index()
     size = pd.Series(memb).value_counts()
     held = held[held["account_id"] >= np.minimum(2, held["c"].map(size).to_numpy())]
-    for _, g in held.groupby(["kind", "artifact"], sort=True):
-        cs = sorted(g["c"].tolist())
-        for c in cs[1:]:
-            ra, rb = find(cs[0]), find(c)
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-    return [find(c) for c in memb]
+    first = held.groupby(["kind", "artifact"])["c"].transform("min").to_numpy()
+    n = max(memb) + 1
+    adj = coo_matrix((np.ones(len(held)), (first, held["c"].to_numpy())), shape=(n, n))
+    _, comp = connected_components(adj, directed=False)
+    root = pd.Series(np.arange(n)).groupby(comp).transform("min").to_numpy()
+    return [int(root[c]) for c in memb]
