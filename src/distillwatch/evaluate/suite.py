@@ -274,7 +274,7 @@ def run_suite(out_dir: str | Path, seeds: Sequence[int] = REPORTING_SEEDS, scale
 
     bad = sorted(set(seeds) & set(TUNING_SEEDS))
     if bad and not tuning:
-        raise ValueError(f"seeds {bad} were used for tuning; pick reporting seeds (e.g. {REPORTING_SEEDS})")
+        raise ValueError(f"seeds {bad} were used for tuning; pick reporting seeds (e.g. {','.join(map(str, REPORTING_SEEDS))})")
     names = list(scenarios or SCENARIOS)
     scns = [get_scenario(n) for n in names]
     out = Path(out_dir)
