@@ -1,20 +1,24 @@
-"""near_duplicate_roots: bucket-by-bucket merging gives exactly the groups of the pairwise method.
+"""near_duplicate_roots: checked against an all-pairs reference written independently here.
 
-The reference is the straightforward method written independently here: every LSH candidate pair
-from rensa's own ``RMinHashLSH.query_all`` is verified with the exact Jaccard similarity and
-similar pairs are joined with union-find (root = smallest index).
+The reference verifies every pair of sets with the exact Jaccard similarity and joins similar
+pairs with union-find (single linkage over all similar pairs). The method under test may split a
+reference group (documented: leader peeling does not compare every pair) but must never join
+sets the reference keeps apart, and on template-like families it must find the same groups.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 
-from rensa import RMinHash, RMinHashLSH
+import numpy as np
+import pytest
 
-from distillwatch.features.sketches import NUM_PERM, _bands_for, near_duplicate_roots
+from distillwatch.features.request_features import hex_token_sets
+from distillwatch.features.sketches import near_duplicate_roots, near_duplicate_roots_csr
 
 
-def _reference(sets, threshold, num_perm=NUM_PERM, seed=7):
+def _reference(sets, threshold):
     parent = list(range(len(sets)))
 
     def find(a):
@@ -22,19 +26,11 @@ def _reference(sets, threshold, num_perm=NUM_PERM, seed=7):
             a = parent[a]
         return a
 
-    lsh = RMinHashLSH(threshold, num_perm, _bands_for(threshold, num_perm))
-    mhs = []
-    for s in sets:
-        m = RMinHash(num_perm, seed)
-        m.update(sorted(s))
-        mhs.append(m)
-    lsh.insert_many(mhs, 0)
-    for k, cands in enumerate(lsh.query_all(mhs)):
-        for j in cands:
-            a, b = sets[k], sets[j]
-            if j != k and len(a & b) >= threshold * len(a | b):
-                ra, rb = find(k), find(j)
-                parent[max(ra, rb)] = min(ra, rb)
+    for i, j in itertools.combinations(range(len(sets)), 2):
+        a, b = sets[i], sets[j]
+        if len(a & b) >= threshold * len(a | b):
+            ra, rb = find(i), find(j)
+            parent[max(ra, rb)] = min(ra, rb)
     return [find(k) for k in range(len(sets))]
 
 
@@ -51,13 +47,43 @@ def _families(rng, n_fam=40, per=30, core=6, vocab=400):
     return out
 
 
-def test_bucket_merge_equals_pairwise_reference():
-    rng = random.Random(11)
-    sets = _families(rng)
-    for threshold in (0.5, 0.6, 0.8):
-        got = near_duplicate_roots(sets, threshold)
-        assert got == _reference(sets, threshold)
-        assert 1 < len(set(got)) < len(sets)
+def _refines(got, ref):
+    """Every group of ``got`` lies inside one group of ``ref``."""
+    inside = {}
+    for g, r in zip(got, ref):
+        if inside.setdefault(g, r) != r:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.8])
+def test_families_match_the_all_pairs_reference(threshold):
+    sets = _families(random.Random(11))
+    got = near_duplicate_roots(sets, threshold)
+    ref = _reference(sets, threshold)
+    assert _refines(got, ref)
+    assert got == ref
+    assert 1 < len(set(got)) < len(sets)
+
+
+def test_random_sets_never_join_what_the_reference_keeps_apart():
+    rng = random.Random(5)
+    for _ in range(20):
+        sets = [{f"t{rng.randrange(12)}" for _ in range(rng.randint(1, 6))} for _ in range(60)]
+        for threshold in (0.4, 0.6, 0.75):
+            got = near_duplicate_roots(sets, threshold)
+            ref = _reference(sets, threshold)
+            assert _refines(got, ref)
+            # roots are the smallest index of each group
+            assert all(got[k] <= k and got[got[k]] == got[k] for k in range(len(sets)))
+
+
+def test_a_chain_through_non_leaders_can_stay_split_but_each_link_is_verified():
+    # 0 and 1 are similar (4/5), 1 and 2 similar (4/5), 0 and 2 not (3/6 = 0.5 < 0.6)
+    sets = [{"a", "b", "c", "d"}, {"a", "b", "c", "d", "e"}, {"b", "c", "d", "e", "f"}]
+    got = near_duplicate_roots(sets, 0.6)
+    assert got[1] == 0  # 1 verified against leader 0
+    assert _refines(got, _reference(sets, 0.6))
 
 
 def test_identical_sets_join_and_disjoint_sets_stay_apart():
@@ -65,3 +91,23 @@ def test_identical_sets_join_and_disjoint_sets_stay_apart():
     assert near_duplicate_roots(sets, 0.6) == [0, 1, 0, 3]
     assert near_duplicate_roots([{"a"}], 0.6) == [0]
     assert near_duplicate_roots([], 0.6) == []
+
+
+def test_csr_input_is_validated():
+    with pytest.raises(ValueError, match="offsets"):
+        near_duplicate_roots_csr(np.array([1, 2, 3], np.uint64), np.array([0, 2]), 0.6)
+    with pytest.raises(ValueError, match="threshold"):
+        near_duplicate_roots_csr(np.array([1, 2], np.uint64), np.array([0, 1, 2]), 0.0)
+    # two empty sets and one non-empty: nothing to compare, every set its own group
+    assert near_duplicate_roots_csr(np.array([7], np.uint64), np.array([0, 0, 0, 1]), 0.6).tolist() == [0, 1, 2]
+
+
+def test_hex_token_sets_parses_without_a_loop_and_rejects_bad_hashes():
+    h1, h2 = "00000000000000ff", "8000000000000001"
+    tokens, offsets = hex_token_sets([f"{h1},{h2}", h2])
+    assert tokens.tolist() == [255, 2 ** 63 + 1, 2 ** 63 + 1]
+    assert offsets.tolist() == [0, 2, 3]
+    with pytest.raises(ValueError, match="16-hex-digit"):
+        hex_token_sets(["abc"])
+    with pytest.raises(ValueError, match="hex digits"):
+        hex_token_sets(["zzzzzzzzzzzzzzzz"])

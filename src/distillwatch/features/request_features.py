@@ -2,16 +2,19 @@
 
 One SQL pass evaluates every registered request signal; IP intelligence is looked up once per
 distinct client IP; prompt templates are mined in SQL and near-duplicate skeletons merged with
-MinHash LSH (rensa) over the distinct skeletons only.
+an exact prefix-filtered similarity join over the distinct skeletons only
+(:mod:`distillwatch.features.sketches`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillwatch.engine.base import Engine
 from distillwatch.signals.base import SIGNALS
-from distillwatch.features.sketches import near_duplicate_roots
+from distillwatch.features.sketches import near_duplicate_roots_csr
 from distillwatch.signals.request import PromptTemplateSignal, ends
 
 
@@ -79,9 +82,8 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
     Method (see :class:`~distillwatch.signals.request.PromptTemplateSignal`): sentences are split
     on line breaks and ``. ? ! : ;``; a sentence is template text if it appears in at least
     ``min_requests`` requests. Near-duplicate skeletons (Jaccard over sentence-hash sets at or
-    above ``lsh_threshold``) are merged by union-find over verified MinHash LSH candidates; LSH
-    compares a pair at exactly the threshold with probability 0.62 and at 0.8 with 0.998 (see
-    :func:`~distillwatch.features.sketches._bands_for`).
+    above ``lsh_threshold``) are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots_csr`
+    (prefix-filtered candidates, so no similar pair is missed; exact verification; leader peeling).
     """
     sig = sig or PromptTemplateSignal()
     norm = ("trim(regexp_replace(regexp_replace(lower(x), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g'))")
@@ -112,9 +114,8 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
         FROM req_sentences rs JOIN template_sentences ts USING (h)
         GROUP BY request_id""")
     sk = engine.table("SELECT hset, count(*) AS n FROM req_skeleton GROUP BY hset ORDER BY n DESC, hset")
-    hsets = sk.column("hset").to_pylist()
-    ids = _merge_near_duplicates(hsets, sig.lsh_threshold)
-    engine.register("skeleton_ids", pa.table({"hset": hsets, "template_id": ids}))
+    ids = _merge_near_duplicates(sk.column("hset"), sig.lsh_threshold)
+    engine.register("skeleton_ids", pa.table({"hset": sk.column("hset"), "template_id": ids}))
     engine.run("templates", """
         CREATE OR REPLACE TABLE req_features AS
         SELECT f.*, k.template_id, s.skeleton
@@ -124,13 +125,63 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
     return len(set(ids))
 
 
-def _merge_near_duplicates(hsets: list[str], threshold: float) -> list[str]:
-    """Map each skeleton (comma-joined sentence hashes, most frequent first) to a template id.
+def _merge_near_duplicates(hsets, threshold: float) -> list[str]:
+    """Map each skeleton (comma-joined 16-hex-digit sentence hashes, most frequent first) to a template id.
 
-    Near-duplicates are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots`.
+    Args:
+        hsets: Arrow string array or chunked array (or a list of str) of skeleton hash sets.
+        threshold: Jaccard threshold for near-duplicates.
+
+    Near-duplicates are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots_csr`.
     The id of a group is ``t_`` + the first 12 hex digits of the MD5 of its most frequent member.
+
+    Raises:
+        ValueError: an element is not a comma-joined list of 16-hex-digit hashes.
     """
     import hashlib
 
-    roots = near_duplicate_roots([set(h.split(",")) for h in hsets], threshold)
-    return ["t_" + hashlib.md5(hsets[r].encode()).hexdigest()[:12] for r in roots]
+    tokens, offsets = hex_token_sets(hsets)
+    roots = near_duplicate_roots_csr(tokens, offsets, threshold)
+    strs = hsets.to_pylist() if hasattr(hsets, "to_pylist") else list(hsets)
+    ids = {int(r): "t_" + hashlib.md5(strs[r].encode()).hexdigest()[:12] for r in np.unique(roots)}
+    return [ids[int(r)] for r in roots]
+
+
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+
+
+def hex_token_sets(hsets) -> tuple[np.ndarray, np.ndarray]:
+    """Parse comma-joined lists of 16-hex-digit hashes into CSR form, without a Python loop per row.
+
+    Args:
+        hsets: Arrow string array or chunked array, or a list of str, e.g. ``["00ff...,12ab..."]``.
+
+    Returns:
+        ``(tokens, offsets)``: uint64 array of all hashes in order, and int64 row offsets of
+        shape ``(len(hsets) + 1,)``.
+
+    Raises:
+        ValueError: a hash is not exactly 16 lower-case hex digits, or an element is null.
+    """
+    arr = hsets.combine_chunks() if isinstance(hsets, pa.ChunkedArray) else hsets
+    arr = arr if isinstance(arr, pa.Array) else pa.array(arr, type=pa.string())
+    if arr.null_count:
+        raise ValueError("skeleton hash sets contain a null")
+    lists = pc.split_pattern(arr.cast(pa.string()), ",")
+    offsets = np.asarray(lists.offsets).astype(np.int64)
+    flat = lists.flatten()
+    offs = np.asarray(pc.utf8_length(flat)) if len(flat) else np.zeros(0, np.int32)
+    if len(flat) and not (offs == 16).all():
+        raise ValueError("skeleton hash sets must hold 16-hex-digit hashes separated by commas")
+    start = flat.offset
+    data_off = np.frombuffer(flat.buffers()[1], dtype=np.int32)[start:start + len(flat) + 1]
+    raw = np.frombuffer(flat.buffers()[2], dtype=np.uint8)[data_off[0]:data_off[-1]] if len(flat) else np.zeros(0, np.uint8)
+    nib = _HEX[raw]
+    if (nib == 255).any():
+        raise ValueError("skeleton hash sets must hold lower-case hex digits only")
+    nib = nib.reshape(-1, 16).astype(np.uint64)
+    tokens = np.zeros(len(nib), dtype=np.uint64)
+    for j in range(16):
+        tokens = (tokens << np.uint64(4)) | nib[:, j]
+    return tokens, offsets

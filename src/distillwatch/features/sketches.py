@@ -1,97 +1,283 @@
-"""Near-duplicate grouping of sets with MinHash LSH (rensa, a Rust MinHash/LSH library).
+"""Near-duplicate grouping of sets: MinHash LSH candidates, exact verification, leader peeling.
 
-Used for prompt-template skeletons and for lockstep co-activity. Signatures come from rensa;
-the banding is done here (numpy sort per band), and candidates are verified bucket by bucket,
-skipping pairs already joined, so no list of all candidate pairs is ever built (with families of
-near-identical skeletons that list grew quadratically: 60M pairs for 59k skeletons). Candidates from LSH are
-verified with the exact Jaccard similarity, so the result never merges two sets below the
-threshold directly (chains of verified pairs are merged, as in any union-find clustering).
-LSH is probabilistic: a pair of similarity J is compared with the probability given in
-:func:`_bands_for` (deterministic for a fixed seed).
-Method: Broder 1997 (MinHash), Indyk & Motwani 1998 (LSH banding).
+Used for prompt-template skeletons (sets of template-sentence hashes) and for lockstep
+co-activity (sets of active hours). Sets are one flat uint64 token array plus row offsets (CSR),
+so millions of sets never become millions of Python objects; every step is a numpy/scipy array
+operation over all sets at once.
+
+Candidates: MinHash (Broder 1997) with LSH banding (Indyk & Motwani 1998): sets sharing all the
+MinHash values of one band share a bucket; a pair of Jaccard similarity J shares at least one
+bucket with the probability given in :func:`_bands_for` (deterministic for a fixed seed). The
+MinHash functions are ``h_i(x) = (a_i * mix(x) + b_i) mod 2^64`` keeping the high 32 bits
+(multiply-shift hashing, Dietzfelbinger et al. 1997) with odd ``a_i`` from a seeded generator.
+
+Verification: the exact Jaccard similarity, so no two sets below the threshold are ever joined
+directly.
+
+Grouping: the target is the connected components of all verified candidate pairs (single
+linkage within buckets). Comparing every pair of a bucket grows quadratically with families of
+near-identical sets (60M pairs for 59k skeletons), so within each bucket members are compared
+with a *leader* (greedy leader clustering, Hartigan 1975, "Clustering Algorithms", ch. 3): the
+first member, then the first member not yet verified, and so on, all buckets at once, one
+vectorised round per leader rank. Later passes revisit only buckets not yet one group, with the
+members of the smallest groups leading, so a set that matched nobody is compared with every
+member of its buckets. Passes stop when one joins nothing (at most ``PEEL_PASSES``).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 NUM_PERM = 120
 """MinHash permutations (signature length); 120 has many divisors, so the band count can be fitted to the threshold."""
 
+VERIFY_CHUNK = 500_000
+"""Candidate pairs verified per vectorised step (bounds its transient memory: about 1 kB per pair for 32-token sets)."""
 
-def near_duplicate_roots(sets: list[set[str]], threshold: float, num_perm: int = NUM_PERM, seed: int = 7) -> list[int]:
-    """Group sets whose Jaccard similarity is >= ``threshold``.
+
+def near_duplicate_roots(sets: list[set[str]], threshold: float) -> list[int]:
+    """Group sets of strings whose Jaccard similarity is >= ``threshold``.
+
+    Strings are hashed to uint64 with :func:`distillwatch.classify.features.hash_strings`, then
+    grouped by :func:`near_duplicate_roots_csr`.
 
     Args:
         sets: the sets to group (items are strings); order matters for the output only.
         threshold: Jaccard similarity in (0, 1].
-        num_perm: MinHash signature length; bands are chosen by :func:`_bands_for` (its docstring
-            gives the probability that a pair of a given similarity is compared).
-        seed: MinHash seed, for determinism.
 
     Returns:
         for each input set, the index of its group's root: the smallest index in the group, so
         that callers who sort their input by frequency get the most frequent member as root.
+
+    Raises:
+        ValueError: ``threshold`` is outside (0, 1].
     """
-    import numpy as np
-    from rensa import RMinHash
+    import pyarrow as pa
 
-    n = len(sets)
-    parent = list(range(n))
+    from distillwatch.classify.features import hash_strings
 
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
+    lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    offsets = np.concatenate(([0], np.cumsum(lens))).astype(np.int64)
+    tokens = hash_strings(pa.array([t for s in sets for t in s], type=pa.string()))
+    return near_duplicate_roots_csr(tokens, offsets, threshold).tolist()
 
-    if n < 2:
-        return [find(k) for k in range(n)]
+
+def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold: float, num_perm: int = NUM_PERM,
+                             seed: int = 7) -> np.ndarray:
+    """Group sets given as CSR token hashes; see :func:`near_duplicate_roots`.
+
+    Args:
+        tokens: uint64 token hashes of all sets, concatenated, shape ``(n_tokens,)``; a set's
+            tokens must be distinct.
+        offsets: int64 row offsets, shape ``(n_sets + 1,)``: set ``k`` is
+            ``tokens[offsets[k]:offsets[k + 1]]``.
+        threshold: Jaccard similarity in (0, 1].
+        num_perm: MinHash signature length; bands are chosen by :func:`_bands_for`.
+        seed: MinHash seed, for determinism.
+
+    Returns:
+        int64 array, shape ``(n_sets,)``: the smallest index in each set's group.
+
+    Raises:
+        ValueError: ``offsets`` does not describe ``tokens`` (not starting at 0, decreasing, or
+            not ending at ``len(tokens)``), or ``threshold`` is outside (0, 1].
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    tokens = np.ascontiguousarray(tokens, dtype=np.uint64)
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets must start at 0, never decrease and end at len(tokens)")
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    n = len(offsets) - 1
+    if n < 2 or len(tokens) == 0:
+        return np.arange(n, dtype=np.int64)
+    sizes = np.diff(offsets)
+    set_of = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    # token ids for verification, each set's ids sorted
+    _, inv = np.unique(tokens, return_inverse=True)
+    ids = inv.ravel().astype(np.int64)
+    by_set = np.lexsort((ids, set_of))
+    verify = _Verifier(ids[by_set], offsets, int(ids.max()) + 1, threshold)
+    bucket, member = _lsh_memberships(tokens, offsets, threshold, num_perm, seed)
+    label = np.arange(n, dtype=np.int64)
+    edges_a, edges_b = [], []
+    n_groups = n
+    for p in range(PEEL_PASSES):
+        if not len(bucket):
+            break
+        # only buckets whose members are not yet one group; families already joined drop out
+        comp = label[member]
+        o = np.argsort(bucket, kind="stable")
+        bk = bucket[o]
+        starts = np.flatnonzero(np.concatenate(([True], bk[1:] != bk[:-1])))
+        mixed = np.minimum.reduceat(comp[o], starts) != np.maximum.reduceat(comp[o], starts)
+        mixed_bucket = np.repeat(mixed, np.diff(np.append(starts, len(bk))))
+        if not mixed_bucket.any():
+            break
+        if p == 0:
+            visit = np.arange(n, dtype=np.int64)
+        else:
+            # smallest groups lead: a set left out so far is compared with every member of the bucket
+            size = np.bincount(label, minlength=n)[label]
+            visit = np.empty(n, dtype=np.int64)
+            visit[np.lexsort((np.random.default_rng(p).permutation(n), size))] = np.arange(n)
+        a, b = _peel(bk[mixed_bucket], member[o][mixed_bucket], visit, verify)
+        edges_a.append(a)
+        edges_b.append(b)
+        label = _components(np.concatenate(edges_a), np.concatenate(edges_b), n)
+        groups = len(np.unique(label))
+        if groups == n_groups:
+            break
+        n_groups = groups
+    return label
+
+
+PEEL_PASSES = 2
+"""Leader-peeling passes at most: the first visits sets in index order, later ones in seeded
+random orders, only in buckets not yet one group; it stops when a pass joins nothing. Measured
+on template-like families (tests/test_sketches.py): agreement with all-pairs single linkage
+(adjusted Rand index) rises from 0.76 after one pass to 0.98 after five at Jaccard 0.6."""
+
+
+def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """Connected components of the pairs ``(a[i], b[i])`` over ``n`` nodes, labelled by their smallest node."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    g = sp.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    _, label = connected_components(g, directed=False)
+    root = np.full(label.max() + 1, n, dtype=np.int64)
+    np.minimum.at(root, label, np.arange(n, dtype=np.int64))
+    return root[label]
+
+
+def _peel(bucket: np.ndarray, member: np.ndarray, visit: np.ndarray, verify) -> tuple[np.ndarray, np.ndarray]:
+    """Verified similar pairs ``(leader, member)`` by greedy leader peeling in each candidate bucket.
+
+    ``bucket[i]`` and ``member[i]`` describe one membership (a set in one LSH bucket).
+    Within a bucket members are visited in the order of ``visit[member]``. Each round pairs every
+    bucket's first remaining member (its leader) with the bucket's other remaining members,
+    verifies all pairs of all buckets at once (``verify(a, b)`` -> bool mask), and removes the
+    leader and the members it verified; buckets with fewer than two members left drop out.
+
+    Returns:
+        two int64 arrays of equal length: leader and member indices of the verified pairs.
+    """
+    order = np.lexsort((visit[member], bucket))
+    bkt, mem = bucket[order], member[order]
+    out_a, out_b = [], []
+    while len(mem):
+        first = np.concatenate(([True], bkt[1:] != bkt[:-1]))
+        bstart = np.flatnonzero(first)
+        blen = np.diff(np.append(bstart, len(mem)))
+        still = np.repeat(blen >= 2, blen)
+        if not still.all():
+            bkt, mem, first = bkt[still], mem[still], first[still]
+            if not len(mem):
+                break
+            bstart = np.flatnonzero(first)
+            blen = np.diff(np.append(bstart, len(mem)))
+        leader = np.repeat(mem[bstart], blen)
+        cand = np.flatnonzero(~first)
+        a, b = leader[cand], mem[cand]
+        ok = verify(a, b)
+        out_a.append(a[ok])
+        out_b.append(b[ok])
+        left = cand[~ok]
+        bkt, mem = bkt[left], mem[left]
+    if not out_a:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_a), np.concatenate(out_b)
+
+
+class _Verifier:
+    """Exact Jaccard test for pairs of sets: ``verifier(a, b)`` -> bool mask ``J(a[i], b[i]) >= threshold``.
+
+    Sets of at most ``DENSE_MAX`` tokens are compared as rows of a padded token matrix (every
+    token of one row against every token of the other, vectorised over the pairs); larger sets
+    through a sparse row-wise product. Both in chunks of ``VERIFY_CHUNK`` pairs.
+    """
+
+    DENSE_MAX = 32
+
+    def __init__(self, token_ids: np.ndarray, offsets: np.ndarray, n_tokens: int, threshold: float):
+        self.threshold = threshold
+        self.sizes = np.diff(offsets)
+        n = len(self.sizes)
+        width = int(self.sizes.max()) if n else 0
+        if width <= self.DENSE_MAX:
+            pos = np.arange(len(token_ids)) - np.repeat(offsets[:-1], self.sizes)
+            self.dense = np.full((n, max(width, 1)), -1, dtype=np.int64)
+            self.dense[np.repeat(np.arange(n), self.sizes), pos] = token_ids
+            self.rows = None
+        else:
+            import scipy.sparse as sp
+
+            self.dense = None
+            self.rows = sp.csr_matrix((np.ones(len(token_ids), dtype=np.float32), token_ids, offsets),
+                                      shape=(n, n_tokens))
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ok = np.empty(len(a), dtype=bool)
+        for lo in range(0, len(a), VERIFY_CHUNK):
+            ia, ib = a[lo:lo + VERIFY_CHUNK], b[lo:lo + VERIFY_CHUNK]
+            if self.dense is not None:
+                x, y = self.dense[ia], self.dense[ib]
+                y = np.where(y < 0, -2, y)
+                inter = (x[:, :, None] == y[:, None, :]).sum(axis=(1, 2))
+            else:
+                inter = np.asarray(self.rows[ia].multiply(self.rows[ib]).sum(axis=1)).ravel()
+            union = self.sizes[ia] + self.sizes[ib] - inter
+            ok[lo:lo + VERIFY_CHUNK] = inter >= self.threshold * union
+        return ok
+
+
+def _lsh_memberships(tokens: np.ndarray, offsets: np.ndarray, threshold: float, num_perm: int, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """LSH bucket memberships ``(bucket, member)`` of all bands, only for buckets of two or more sets.
+
+    Band ``j`` of set ``k`` is the tuple of MinHash values ``j*r .. j*r + r - 1`` (``r = num_perm /
+    bands``), hashed to one uint64 key; equal keys in one band form a bucket. Empty sets join no
+    bucket. Bucket ids are unique across bands.
+    """
+    n = len(offsets) - 1
     bands = _bands_for(threshold, num_perm)
-    rows = num_perm // bands
-    dig = np.empty((n, num_perm), np.uint64)
-    for k, s in enumerate(sets):
-        m = RMinHash(num_perm, seed)
-        m.update(sorted(s))
-        dig[k] = m.digest()
+    r = num_perm // bands
+    rng = np.random.default_rng(seed)
+    mul = rng.integers(1, 2 ** 63, size=num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    add = rng.integers(0, 2 ** 63, size=num_perm, dtype=np.uint64)
+    sizes = np.diff(offsets)
+    nonempty = np.flatnonzero(sizes > 0)
+    base = _mix(tokens)
+    out_b, out_m = [], []
+    next_id = 0
     for band in range(bands):
-        # one LSH bucket per distinct band of the signature: rows band*r .. band*r + r - 1
-        block = np.ascontiguousarray(dig[:, band * rows:(band + 1) * rows])
-        keys = block.view(np.dtype((np.void, block.dtype.itemsize * rows))).ravel()
-        order = np.argsort(keys, kind="stable")
-        sk = keys[order]
+        key = np.zeros(len(nonempty), dtype=np.uint64)
+        for i in range(band * r, (band + 1) * r):
+            h = (base * mul[i] + add[i]) >> np.uint64(32)
+            key = _mix(key * np.uint64(0x100000001B3) + np.minimum.reduceat(h, offsets[nonempty]))
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
         starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
-        ends = np.append(starts[1:], n)
-        for lo, hi in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist()):
-            _merge_bucket(sorted(order[lo:hi].tolist()), sets, threshold, find, parent)
-    return [find(k) for k in range(n)]
+        lens = np.diff(np.append(starts, len(sk)))
+        big = np.repeat(lens >= 2, lens)
+        out_m.append(nonempty[order[big]])
+        ids = np.repeat(np.arange(len(starts), dtype=np.int64), lens)[big]
+        out_b.append(ids + next_id)
+        next_id += len(starts)
+    return np.concatenate(out_b), np.concatenate(out_m)
 
 
-def _merge_bucket(members: list[int], sets: list[set[str]], threshold: float, find, parent: list[int]) -> None:
-    """Union every verified similar pair of one LSH bucket, skipping pairs already connected.
-
-    Members are visited in index order; each is compared with the earlier members of every other
-    current group in the bucket until one verified pair joins them. Every similar pair of the
-    bucket ends up connected and only verified pairs are joined, so the groups are exactly the
-    connected components of the verified candidate pairs, whatever the visiting order; the work
-    is about linear in the bucket size when its members are already one group (the usual case
-    for template families), instead of quadratic as with pairwise candidate lists.
-    """
-    groups: dict[int, list[int]] = {}
-    for k in members:
-        cur: dict[int, list[int]] = {}
-        for key, mem in groups.items():
-            cur.setdefault(find(key), []).extend(mem)
-        groups = cur
-        a = sets[k]
-        for root, mem in groups.items():
-            if find(root) == find(k):
-                continue
-            for j in mem:
-                b = sets[j]
-                if len(a & b) >= threshold * len(a | b):
-                    ra, rb = find(k), find(j)
-                    parent[max(ra, rb)] = min(ra, rb)
-                    break
-        groups.setdefault(find(k), []).append(k)
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser (Steele et al., OOPSLA 2014), elementwise on uint64."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def _bands_for(threshold: float, num_perm: int) -> int:

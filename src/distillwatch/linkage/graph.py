@@ -22,7 +22,7 @@ No account pair is ever enumerated: the bipartite graph has one edge per (accoun
 Communities come from the Leiden algorithm (Traag, Waltman & van Eck 2019, "From Louvain to
 Leiden") as implemented in igraph's ``community_leiden``, modularity objective, fixed seed.
 Lockstep groups come from SynchroTrap-style co-activity (Cao et al., CCS 2014): accounts whose
-sets of active hours have Jaccard similarity >= ``lockstep_jaccard``, found with MinHash LSH.
+sets of active hours have Jaccard similarity >= ``lockstep_jaccard`` (exact prefix-filtered join).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import pandas as pd
 
 from distillwatch.engine.base import Engine
 from distillwatch.features.account_features import EXTRACTION_REQUEST_SQL
-from distillwatch.features.sketches import near_duplicate_roots
+from distillwatch.features.sketches import near_duplicate_roots_csr
 
 
 @dataclass
@@ -137,9 +137,9 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
 def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
     """SynchroTrap-style co-activity groups as artifacts of kind ``lockstep``.
 
-    Each account's set of active UTC hours (epoch hour numbers) is MinHashed; LSH proposes candidate
-    pairs, pairs are kept when the exact Jaccard similarity is >= ``lockstep_jaccard``; kept pairs
-    are merged with union-find (:func:`~distillwatch.features.sketches.near_duplicate_roots`) and each group of >= 2 accounts
+    Each account's set of active UTC hours (epoch hour numbers) is grouped with the others by
+    :func:`~distillwatch.features.sketches.near_duplicate_roots_csr` (prefix-filtered candidates,
+    exact Jaccard >= ``lockstep_jaccard``, leader peeling) and each group of >= 2 accounts
     becomes one artifact. Accounts active in fewer than ``lockstep_min_hours`` hours, or in more
     than ``lockstep_max_coverage`` of the hours of their own lifespan (round-the-clock services,
     which would all look alike), are left out.
@@ -153,11 +153,13 @@ def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
         WHERE len(hours) >= {int(params.lockstep_min_hours)} AND len(hours) <= {params.lockstep_max_coverage} * span_h
         ORDER BY account_id""")
     accts = t.column("account_id").to_pylist()
-    hours = [set(x) for x in t.column("hours").to_pylist()]
     ns = t.column("n").to_pylist()
     if len(accts) < 2:
         return pd.DataFrame()
-    roots = near_duplicate_roots([{str(h) for h in hs} for hs in hours], params.lockstep_jaccard)
+    hours = t.column("hours").combine_chunks()
+    offs = np.asarray(hours.offsets).astype(np.int64)
+    roots = near_duplicate_roots_csr(np.asarray(hours.flatten()).astype(np.uint64), offs - offs[0],
+                                     params.lockstep_jaccard).tolist()
     groups: dict[int, list[int]] = {}
     for k in range(len(accts)):
         groups.setdefault(roots[k], []).append(k)
