@@ -136,6 +136,7 @@ NEUTRAL_ACCOUNT = dict(
     gap_cv=2.0, top_ip_country=None, billing_country=None, first_seen=JAN, n_prefixes=1, n_asns=1,
     anon_share=0.0, hosting_share=0.0, age_at_first_use_h=NAN, pivot_hours=NAN, pivot_share=NAN, pivot_model=None,
     created_at=pd.NaT, content=0.0, pure_template_requests=0, extraction_share=0.0, burst_share=0.2,
+    crowd_cot_share=0.0, crowd_prompt_accounts=0,
 )
 """An ``acct_features`` row on which no account signal has evidence (every score 0)."""
 

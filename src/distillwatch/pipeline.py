@@ -27,7 +27,8 @@ from distillwatch.ingest.tables import read_accounts, read_releases
 from distillwatch.linkage.campaigns import Group, candidate_groups
 from distillwatch.linkage.graph import KIND_FAMILY, LinkParams, build_artifacts, communities
 from distillwatch.signals import SIGNALS
-from distillwatch.scoring.risk import ScoreParams, account_signal_hits, combine_risk, family_scores, tier_for
+from distillwatch.scoring.risk import (ScoreParams, account_signal_hits, combine_risk, family_scores,
+                                      lone_account_hits, tier_for)
 
 STAGES = ("ingest", "ip_intel", "request_signals", "account_features", "account_signals", "linking",
           "campaigns", "scoring", "outputs")
@@ -148,6 +149,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
                 feats, indicator_report = _add_partner_matches(feats, eng, indicators, share_key)
         with stage("account_signals"):
             _, own_hits = account_signal_hits(feats)
+            lone_hits = lone_account_hits(feats, own_hits)
             feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
         with stage("linking"):
             edges = build_artifacts(eng, bool(accounts), lp)
@@ -156,7 +158,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
             _decide_campaigns(groups, feats, sp)
         with stage("scoring"):
-            acc = _score_accounts(feats, own_hits, groups, sp)
+            acc = _score_accounts(feats, own_hits, groups, sp, lone_hits)
             campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
         summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups)
         if indicator_report:
@@ -287,13 +289,22 @@ def _one_tenant(g: Group, fi: pd.DataFrame) -> bool:
     return bool(orgs.notna().all() and orgs.nunique() == 1 and verified)
 
 
-def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams) -> pd.DataFrame:
+def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams,
+                    lone_hits: dict | None = None) -> pd.DataFrame:
+    """One row per account: risk, tier, reasons, family scores and evidence.
+
+    A campaign member is scored on its own hits plus its campaign's; an account in no campaign on
+    its own hits, with ``lone_hits`` (from :func:`~distillwatch.scoring.risk.lone_account_hits`)
+    replacing them where chain-of-thought came from a crowd's system prompt.
+    """
     camp_of = {a: g for g in groups if g.is_campaign for a in g.accounts}
+    lone_hits = lone_hits or {}
     rows = []
     for rec in feats.itertuples(index=False):
         a = rec.account_id
         g = camp_of.get(a)
-        hits = list(own_hits[a]) + ([h for h in g.hits if h.score > 0] if g else [])
+        lone = lone_hits.get(a) if g is None else None
+        hits = list(lone[0] if lone else own_hits[a]) + ([h for h in g.hits if h.score > 0] if g else [])
         fam = family_scores(hits)
         risk = combine_risk(fam, sp.base)
         burst = getattr(rec, "burst_share", None)
@@ -307,6 +318,8 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
                 tier = "review"
             evidence.append(f"attached to {g.campaign_id} by one extraction-pure artifact only (its harness "
                             f"fingerprint or template); held at review, never banned on that link alone")
+        if lone:
+            evidence.append(lone[1])
         if tier == "clear" and g is None and risk >= sp.review_risk:
             if int(rec.n_requests) < sp.lone_min_requests:
                 evidence.append(f"not flagged on its own: {int(rec.n_requests)} requests are too few to judge a lone "

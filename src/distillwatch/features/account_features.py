@@ -29,6 +29,11 @@ PURE_TEMPLATE_SHARE = 0.9
 """Share of a template's requests (log-wide) that must be extraction requests for it to count as extraction-pure."""
 PURE_TEMPLATE_MIN_REQUESTS = 20
 """Requests a template needs log-wide before its extraction share is trusted."""
+CROWD_PROMPT_MIN_ACCOUNTS = 3
+"""Accounts that must send one system prompt for its chain-of-thought phrase to count as a crowd's
+(an app's or a tutorial's prompt) rather than one account's own ask. Three is the smallest group
+that can be a campaign (``ScoreParams.campaign_min_accounts``): when linking finds no campaign
+around an account, three or more holders of its prompt are a crowd it is not coordinated with."""
 
 
 def build_account_features(engine: Engine, has_accounts: bool, has_releases: bool) -> pd.DataFrame:
@@ -43,7 +48,11 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     extraction_share`` (share of requests matching ``EXTRACTION_REQUEST_SQL``),
     ``pure_template_requests`` (requests on an extraction-pure template: one with at least
     ``PURE_TEMPLATE_MIN_REQUESTS`` requests log-wide, of which ``PURE_TEMPLATE_SHARE`` or more are
-    extraction requests), ``burst_share`` (the largest share of the account's requests on two consecutive UTC days) plus the
+    extraction requests), ``crowd_cot_share`` (share of the account's requests whose
+    chain-of-thought elicitation sits only in a system prompt that at least
+    ``CROWD_PROMPT_MIN_ACCOUNTS`` accounts send: ``cot_from_system`` and a popular prompt),
+    ``crowd_prompt_accounts`` (the most accounts sending any such prompt of the account),
+    ``burst_share`` (the largest share of the account's requests on two consecutive UTC days) plus the
     accounts-file columns (``created_at, verification, payment_fingerprint, billing_country,
     email_domain, signup_ip, acct_org_id``), ``age_at_first_use_h`` and release-pivot columns
     ``pivot_model, pivot_hours, pivot_share``.
@@ -63,11 +72,16 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
         gs AS (
           SELECT account_id, avg(gap) AS gap_mean, stddev_samp(gap) AS gap_sd, count(gap) AS n_gaps
           FROM g WHERE gap IS NOT NULL GROUP BY account_id),
+        sysh AS (
+          SELECT system_hash, count(DISTINCT account_id) AS sys_accounts
+          FROM req_features WHERE system_hash IS NOT NULL GROUP BY system_hash),
         f AS (
           SELECT f.*, coalesce(ta.n_accounts, 0) AS tpl_accounts,
                  coalesce(ta.extraction_share >= {PURE_TEMPLATE_SHARE} AND ta.n_requests >= {PURE_TEMPLATE_MIN_REQUESTS},
-                          false) AS on_pure_template
-          FROM req_features f LEFT JOIN template_accounts ta USING (template_id)),
+                          false) AS on_pure_template,
+                 coalesce(f.cot_from_system AND sysh.sys_accounts >= {CROWD_PROMPT_MIN_ACCOUNTS}, false) AS crowd_cot,
+                 sysh.sys_accounts
+          FROM req_features f LEFT JOIN template_accounts ta USING (template_id) LEFT JOIN sysh USING (system_hash)),
         capc AS (
           SELECT account_id, first(capability ORDER BY n DESC, capability) AS top_capability, max(n) AS top_n
           FROM (SELECT account_id, capability, count(*) AS n FROM req_features GROUP BY ALL) GROUP BY account_id),
@@ -95,6 +109,8 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
             mode(asn) AS top_asn,
             mode(ip_country) AS top_ip_country,
             avg(is_cot::INT) AS cot_share,
+            avg(crowd_cot::INT) AS crowd_cot_share,
+            coalesce(max(CASE WHEN crowd_cot THEN sys_accounts END), 0) AS crowd_prompt_accounts,
             avg((capability IN ({hv}))::INT) AS hv_share,
             avg((n_user_turns <= 1 AND n_assistant_turns = 0)::INT) AS single_turn_share,
             avg((n_tool_turns > 0)::INT) AS tool_turn_share,

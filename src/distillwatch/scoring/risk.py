@@ -93,6 +93,57 @@ def account_signal_hits(df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list[
     return scores, hits
 
 
+def lone_account_hits(df: pd.DataFrame, hits: dict[str, list[SignalHit]]) -> dict[str, tuple[list[SignalHit], str]]:
+    """Own-evidence hits for accounts whose chain-of-thought partly comes from a crowd's system prompt.
+
+    An account that linking attaches to no campaign is scored on its own evidence only, and a
+    chain-of-thought phrase in a system prompt that at least three accounts send (an app's or a
+    tutorial's "think step by step") is not the account's own ask: ``account.cot_harvest`` is
+    rescored on ``cot_share - crowd_cot_share`` (:meth:`CotHarvestSignal.compute_own
+    <distillwatch.signals.account.CotHarvestSignal.compute_own>`). Campaign members keep their
+    hits from :func:`account_signal_hits` (see that signal's docstring).
+
+    Args:
+        df: account features (``account_id, n_requests, cot_share, crowd_cot_share,
+            crowd_prompt_accounts``), as given to :func:`account_signal_hits`.
+        hits: the hits :func:`account_signal_hits` returned for ``df``.
+
+    Returns:
+        For each account with ``crowd_cot_share > 0`` only: ``(hits, note)``, its hit list with
+        ``account.cot_harvest`` replaced in place (or removed when its own share scores 0), and one
+        evidence sentence saying what was left out. Accounts without crowd CoT are absent (their
+        hits do not change).
+    """
+    out: dict[str, tuple[list[SignalHit], str]] = {}
+    if "crowd_cot_share" not in df:
+        return out
+    sid = "account.cot_harvest"
+    cls = SIGNALS[sid]
+    sig = cls()
+    value, score = sig.compute_own(df)
+    crowd = df["crowd_cot_share"].astype(float).fillna(0.0).to_numpy()
+    for i in np.nonzero(crowd > 0)[0]:
+        row = df.iloc[i]
+        a = row["account_id"]
+        v, sc = float(value.iat[i]), float(score.iat[i])
+        own = SignalHit(sid, cls.family, v, sc, sig.explain_own(row, v)) if sc > 0 else None
+        new, placed = [], False
+        for h in hits[a]:
+            if h.signal_id == sid:
+                placed = True
+                if own is not None:
+                    new.append(own)
+            else:
+                new.append(h)
+        if own is not None and not placed:
+            new.append(own)
+        note = (f"not counted as this account's own content: {float(crowd[i]):.0%} of its requests elicit "
+                f"chain-of-thought only through a system prompt that {int(row['crowd_prompt_accounts'])} accounts "
+                f"send (an app's prompt, not the user's ask), and it links to no campaign")
+        out[a] = (new, note)
+    return out
+
+
 def family_scores(hits: list[SignalHit]) -> dict[str, float]:
     """Noisy-OR of weighted hit scores per family."""
     out = {}

@@ -46,7 +46,18 @@ class CotHarvestSignal(AccountSignal):
 
     Score ramps from 0 at 20 % to 1 at 60 % of requests matching ``request.cot_elicitation``.
     Source: reasoning-trace harvesting is a named target in the 2026 distillation disclosures.
-    Benign look-alikes: eval harnesses and maths students (hence scored with other families).
+    Benign look-alikes: eval harnesses and maths students (hence scored with other families), and
+    users of an app whose system prompt says "think step by step": the phrase then rides on every
+    request, whatever the user asks.
+
+    For an account that linking attaches to no campaign, :meth:`compute_own` scores the account's
+    *own* share instead: ``cot_share - crowd_cot_share``, leaving out requests whose only CoT
+    phrase sits in a system prompt sent by at least ``CROWD_PROMPT_MIN_ACCOUNTS`` (3) accounts.
+    Such a prompt is a crowd's (an app's, a tutorial's), and linking found no coordination between
+    this account and the other holders, so the phrase says nothing about what this account wants.
+    A campaign member keeps :meth:`compute`: there linking found the members share much more than
+    a prompt (templates, fingerprints, infrastructure, schedules), so a system prompt that carries
+    the CoT instruction is the campaign's own harness. Same ramp and gate in both.
     """
 
     id = "account.cot_harvest"
@@ -57,9 +68,26 @@ class CotHarvestSignal(AccountSignal):
         v = df["cot_share"].astype(float)
         return v, ramp_series(v, self.lo, self.hi) * self._enough(df)
 
+    def compute_own(self, df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        """``(value, score)`` on the account's own CoT share, ``cot_share - crowd_cot_share`` (fraction 0..1).
+
+        Used for accounts in no campaign (see the class docstring); a missing ``crowd_cot_share``
+        counts as 0 (no system prompt).
+        """
+        crowd = df["crowd_cot_share"].astype(float).fillna(0.0) if "crowd_cot_share" in df else 0.0
+        v = (df["cot_share"].astype(float) - crowd).clip(lower=0.0)
+        return v, ramp_series(v, self.lo, self.hi) * self._enough(df)
+
     def explain(self, row, value):
         return (f"{value:.0%} of {row.n_requests} requests ask the model to spell out its reasoning "
                 f"(scored from {self.lo:.0%} to {self.hi:.0%})")
+
+    def explain_own(self, row: pd.Series, value: float) -> str:
+        """Evidence sentence for :meth:`compute_own`: the own share and the crowd share left out."""
+        return (f"{value:.0%} of {row.n_requests} requests ask the model to spell out its reasoning in the "
+                f"user's own words; {row.crowd_cot_share:.0%} more elicit it only through a system prompt that "
+                f"{int(row.crowd_prompt_accounts)} accounts send, not counted for an account linked to no "
+                f"campaign (scored from {self.lo:.0%} to {self.hi:.0%})")
 
 
 @register

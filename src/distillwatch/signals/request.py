@@ -108,6 +108,14 @@ class CotElicitationSignal(Signal):
     opinion: "Show me your car." scores 0.92 on ``cot``). Harvesting
     reasoning traces was a named target of the 2026 disclosures. Benign look-alikes: eval
     harnesses and students ("let's think step by step" is a standard prompting trick).
+
+    ``cot_from_system`` records where the elicitation sits: true when the request elicits
+    chain-of-thought, the lexicon matches the system prompt and does not match the user message.
+    An app's system prompt ("You are a helpful assistant. Think step by step before answering.")
+    puts the phrase on every request its users send, whatever they ask; the account features use
+    this column to tell a popular prompt's CoT from the account's own (``crowd_cot_share``). The
+    classifier reads system prompt and user message together, so a request that only the
+    classifier flags is never attributed to the system prompt (it stays the account's own).
     """
 
     id = "request.cot_elicitation"
@@ -118,7 +126,9 @@ class CotElicitationSignal(Signal):
         lexicon = _rx(ends("(r.system_text || ' ' || r.user_text)"), LEX_COT)
         trained = (f"(length(r.system_text) + length(r.user_text) >= {CLASSIFIER_MIN_CHARS} "
                    f"AND (coalesce(c.is_cot, false) OR coalesce(c.is_elicitation, false)))")
-        return {"is_cot": f"({lexicon} OR {trained})"}
+        is_cot = f"({lexicon} OR {trained})"
+        from_system = f"({is_cot} AND {_rx(ends('r.system_text'), LEX_COT)} AND NOT {_rx(ends('r.user_text'), LEX_COT)})"
+        return {"is_cot": is_cot, "cot_from_system": from_system}
 
 
 CLASSIFIER_MIN_CHARS = 40
