@@ -2,8 +2,9 @@
 
 The reference verifies every pair of sets with the exact Jaccard similarity and joins similar
 pairs with union-find (single linkage over all similar pairs). The method under test may split a
-reference group (documented: leader peeling does not compare every pair) but must never join
-sets the reference keeps apart, and on template-like families it must find the same groups.
+reference group (LSH misses some pairs, and leader peeling does not compare every pair; both
+documented) but must never join sets the reference keeps apart, and on template-like families it
+must recover nearly the same groups.
 """
 
 from __future__ import annotations
@@ -56,14 +57,17 @@ def _refines(got, ref):
     return True
 
 
-@pytest.mark.parametrize("threshold", [0.5, 0.6, 0.8])
-def test_families_match_the_all_pairs_reference(threshold):
+@pytest.mark.parametrize("threshold,min_ari", [(0.5, 0.9), (0.6, 0.9), (0.8, 0.8)])
+def test_families_nearly_match_the_all_pairs_reference(threshold, min_ari):
+    from sklearn.metrics import adjusted_rand_score
+
     sets = _families(random.Random(11))
     got = near_duplicate_roots(sets, threshold)
     ref = _reference(sets, threshold)
     assert _refines(got, ref)
-    assert got == ref
-    assert 1 < len(set(got)) < len(sets)
+    # measured when written: 0.95, 0.94, 0.85 (1,200 sets, 40 families); one leader pass gave 0.89 at 0.6
+    assert adjusted_rand_score(ref, got) >= min_ari
+    assert len(set(ref)) <= len(set(got)) < len(sets)
 
 
 def test_random_sets_never_join_what_the_reference_keeps_apart():

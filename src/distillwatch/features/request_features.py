@@ -122,10 +122,10 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
         FROM req_features f
         LEFT JOIN req_skeleton s USING (request_id)
         LEFT JOIN skeleton_ids k USING (hset)""")
-    return len(set(ids))
+    return len(pc.unique(ids))
 
 
-def _merge_near_duplicates(hsets, threshold: float) -> list[str]:
+def _merge_near_duplicates(hsets, threshold: float) -> pa.Array:
     """Map each skeleton (comma-joined 16-hex-digit sentence hashes, most frequent first) to a template id.
 
     Args:
@@ -134,6 +134,7 @@ def _merge_near_duplicates(hsets, threshold: float) -> list[str]:
 
     Near-duplicates are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots_csr`.
     The id of a group is ``t_`` + the first 12 hex digits of the MD5 of its most frequent member.
+    Returns an Arrow string array of template ids, one per skeleton (MD5s are computed once per group).
 
     Raises:
         ValueError: an element is not a comma-joined list of 16-hex-digit hashes.
@@ -142,9 +143,12 @@ def _merge_near_duplicates(hsets, threshold: float) -> list[str]:
 
     tokens, offsets = hex_token_sets(hsets)
     roots = near_duplicate_roots_csr(tokens, offsets, threshold)
-    strs = hsets.to_pylist() if hasattr(hsets, "to_pylist") else list(hsets)
-    ids = {int(r): "t_" + hashlib.md5(strs[r].encode()).hexdigest()[:12] for r in np.unique(roots)}
-    return [ids[int(r)] for r in roots]
+    arr = (hsets.combine_chunks() if isinstance(hsets, pa.ChunkedArray) else
+           hsets if isinstance(hsets, pa.Array) else pa.array(hsets, type=pa.string()))
+    uniq, slot = np.unique(roots, return_inverse=True)
+    names = pa.array(["t_" + hashlib.md5(h.encode()).hexdigest()[:12] for h in arr.take(pa.array(uniq)).to_pylist()],
+                     type=pa.string())
+    return names.take(pa.array(slot.ravel()))
 
 
 _HEX = np.full(256, 255, dtype=np.uint8)

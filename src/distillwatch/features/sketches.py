@@ -136,10 +136,12 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
 
 
 PEEL_PASSES = 2
-"""Leader-peeling passes at most: the first visits sets in index order, later ones in seeded
-random orders, only in buckets not yet one group; it stops when a pass joins nothing. Measured
-on template-like families (tests/test_sketches.py): agreement with all-pairs single linkage
-(adjusted Rand index) rises from 0.76 after one pass to 0.98 after five at Jaccard 0.6."""
+"""Leader-peeling passes: the first visits sets in index order (callers sort by frequency, so the
+most frequent variant leads), the second revisits only buckets not yet one group with the
+smallest groups leading. Measured on template-like families (tests/test_sketches.py, Jaccard
+0.6): adjusted Rand index against all-pairs single linkage 0.89 after one pass, 0.94 after two,
+0.94 after twelve (the rest are LSH misses). On the 350k skeletons of a 1M-request log the first two passes
+took 36 s and a third another 24 s to reduce the groups by 1.7 % (43,798 to 43,070)."""
 
 
 def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
