@@ -19,7 +19,7 @@ from pathlib import Path
 import orjson
 
 MANIFEST = "manifest.json"
-LIBRARIES = ("duckdb", "pyarrow", "pandas", "numpy", "igraph", "rensa", "scikit-learn", "jinja2", "matplotlib")
+LIBRARIES = ("duckdb", "pyarrow", "pandas", "numpy", "igraph", "scikit-learn", "jinja2", "matplotlib")
 """Libraries whose versions are recorded (the ones that compute or render results)."""
 
 

@@ -226,8 +226,10 @@ class PromptTemplateSignal(Signal):
     system prompt are normalised (lower case, digits to 0, whitespace collapsed). Sentences seen in
     at least ``min_requests`` requests are template text; the rest is the free-text slot. The
     ordered hashes of template sentences form the skeleton; near-duplicate skeletons (sentence-set
-    Jaccard >= ``lsh_threshold``, found by MinHash LSH with rensa: a pair at 0.6 is compared with
-    probability 0.62, at 0.8 with 0.998) are merged into one ``template_id``.
+    Jaccard >= ``lsh_threshold``) are grouped into one ``template_id``
+    (:func:`distillwatch.features.sketches.near_duplicate_roots_csr`): MinHash LSH candidates (a
+    pair at 0.6 shares a bucket with probability 0.62, at 0.8 with 0.998), exact verification,
+    and leader peeling within each bucket, the most frequent skeleton leading.
     Benign look-alikes: enterprise automation and eval harnesses also reuse templates; linking
     weighs a template by how many distinct accounts share it.
     """
