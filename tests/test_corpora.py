@@ -79,6 +79,11 @@ def test_fallback_to_bfcl_eval_when_shared_is_absent(monkeypatch, tmp_path):
     assert all(s.get("package", "").startswith("bfcl-eval") and s["licence"] == "Apache-2.0" for s in c.sources)
     assert all(p.tools is None for p in c.benign_chat)  # chat feel: the query without tools
     assert all(p.tools for p in c.agentic_multiturn)
+    # every source is listed once under its own name (the demo printed bfcl:simple_python twice:
+    # its coding rows and the maths-flavoured rows moved to maths)
+    listed = [s["name"] for s in c.sources]
+    assert len(listed) == len(set(listed)), sorted(n for n in listed if listed.count(n) > 1)
+    assert "bfcl:simple_python (maths-flavoured questions)" in listed
 
 
 @needs_bfcl

@@ -535,8 +535,8 @@ def _add_bfcl(c: Corpora, bfcl_dir: Path, plan: dict[str, Iterable[str]], func_d
                 src["package"] = f"bfcl-eval=={_bfcl_version()}"
             c.sources.append(src)
             if moved:
-                c.sources.append({**src, "kind": "maths", "rows": moved,
-                                  "note": "maths-flavoured simple_python questions"})
+                c.sources.append({**src, "kind": "maths", "name": f"bfcl:{cat} (maths-flavoured questions)",
+                                  "rows": moved, "note": "maths-flavoured simple_python questions"})
 
 
 def _load_bfcl_eval(pkg_dir: Path) -> Corpora:
