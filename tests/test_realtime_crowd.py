@@ -201,6 +201,13 @@ def test_version_1_store_is_migrated_and_newer_is_refused(tmp_path):
     con.close()
     with pytest.raises(StateVersionError, match=r"state\.sqlite: state schema_version '99'"):
         Store(st_dir)
+    pytest.importorskip("fastapi")
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+
+    res = CliRunner().invoke(app, ["serve", "--state", str(st_dir), "--token", "t"])
+    assert res.exit_code == 2 and "schema_version '99'" in res.output
 
 
 def test_crowd_log_parity_with_batch_features(tmp_path):
