@@ -1,6 +1,8 @@
 """Replay parity: a simulated log fed through the service in time order, then re-linked, gives the
 same tiers, risks and campaigns as ``distillwatch scan`` on the same log; the service's per-request
-signals agree with the batch SQL signals row for row.
+signals agree with the batch SQL signals row for row (``cot_from_system`` included, the input of
+the crowd-prompt rule; ``tests/test_realtime_crowd.py`` is the parity case with crowd-prompt
+accounts in it).
 
 Stated tolerance: zero tier differences, risk differences <= 1e-6, identical campaign partitions
 (after the final re-link the service's tiers come from the same pipeline on the same rows).
@@ -84,5 +86,6 @@ def test_streaming_request_signals_match_the_batch_sql(sim):
         mismatch["capability"] += f.capability != b["capability"]
         mismatch["is_cot"] += f.is_cot != bool(b["is_cot"])
         mismatch["is_rubric"] += f.is_rubric != bool(b["is_rubric"])
+        mismatch["cot_from_system"] += f.cot_from_system != bool(b["cot_from_system"])
         mismatch["system_hash"] += (f.system_hash is None) != pd.isna(b["system_hash"])
     assert sum(mismatch.values()) == 0, dict(mismatch)

@@ -16,7 +16,12 @@ and artifacts (:mod:`distillwatch.realtime.state`), and (3) decides from
   :mod:`distillwatch.signals.account`), combined by the batch functions
   (:func:`distillwatch.scoring.risk.noisy_or`, :func:`~distillwatch.scoring.risk.combine_risk`).
   Risk >= ``ScoreParams.review_risk`` -> ``flag``. Streaming alone never blocks: a ban needs the
-  linked-campaign evidence that only the re-link computes;
+  linked-campaign evidence that only the re-link computes. As in the batch scan, an account that
+  the last re-link put in no campaign is scored on its *own* chain-of-thought:
+  :func:`own_streaming_hits` leaves out requests whose CoT elicitation sits only in a system
+  prompt sent by at least ``CROWD_PROMPT_MIN_ACCOUNTS`` accounts
+  (:func:`distillwatch.scoring.risk.lone_account_hits`), with the prompt's holders counted
+  among the accounts seen so far (:meth:`~distillwatch.realtime.state.Store.crowd_cot`);
 * the optional **rate window**: more than ``max_per_window`` requests in the sliding window
   -> ``throttle``.
 
@@ -32,13 +37,14 @@ from pathlib import Path
 from typing import Optional
 
 import orjson
+import pandas as pd
 
 from distillwatch.realtime.features import RequestFeatures, request_features
 from distillwatch.realtime.models import RequestEvent
 from distillwatch.realtime.policy import SEVERITY, Policy, Subject, evaluate
 from distillwatch.realtime.state import AccountState, Store
 from distillwatch.schema import FAMILIES
-from distillwatch.scoring.risk import ScoreParams, combine_risk, noisy_or
+from distillwatch.scoring.risk import ScoreParams, combine_risk, lone_account_hits, noisy_or
 from distillwatch.signals.account import (
     CapabilityConcentrationSignal,
     CotHarvestSignal,
@@ -47,7 +53,7 @@ from distillwatch.signals.account import (
     RubricHarvestSignal,
     TemplateReuseSignal,
 )
-from distillwatch.signals.base import ramp
+from distillwatch.signals.base import SIGNALS, SignalHit, ramp
 
 LINK_KINDS = ("client_fp", "system", "template")
 """Artifact kinds that can link a request to a campaign (client IPs are stored but never link:
@@ -139,6 +145,47 @@ def streaming_hits(st: AccountState, meta: Optional[AccountMeta], releases: dict
     return out
 
 
+def own_streaming_hits(account_id: str, st: AccountState, hits: list[tuple[str, str, float, float]],
+                       crowd: tuple[int, int], with_note: bool = True
+                       ) -> tuple[list[tuple[str, str, float, float]], Optional[str]]:
+    """:func:`streaming_hits` of an account in no campaign, with crowd system-prompt CoT left out.
+
+    Applies the batch rule itself, :func:`distillwatch.scoring.risk.lone_account_hits` (hence
+    :meth:`CotHarvestSignal.compute_own <distillwatch.signals.account.CotHarvestSignal.compute_own>`
+    and ``CROWD_PROMPT_MIN_ACCOUNTS``), to a one-row feature frame built from the counters with
+    the streaming denominators: ``cot_share = n_cot / n_content``, ``crowd_cot_share =
+    crowd_requests / n_content`` and ``n_requests = n_content`` (the gate :func:`streaming_hits`
+    uses; a digest-only request has no text and so no system-prompt CoT). The batch scan divides
+    both shares by all requests; the two agree when every request has text.
+
+    Args:
+        account_id: the account.
+        st: its streaming counters.
+        hits: its :func:`streaming_hits`.
+        crowd: ``(crowd_requests, crowd_prompt_accounts)`` from
+            :meth:`~distillwatch.realtime.state.Store.crowd_cot`.
+        with_note: False when only the hits are needed (per-request decisions): the batch rule
+            (about 1-2 ms of pandas) then runs only when ``hits`` hold ``account.cot_harvest``;
+            without it the own share, never above the full one, scores 0 too.
+
+    Returns:
+        ``(hits, note)``: ``hits`` with ``account.cot_harvest`` rescored on the own share (or
+        removed when that scores 0), and the batch evidence sentence saying what was left out;
+        ``(hits, None)`` unchanged when the account has no crowd CoT.
+    """
+    n_crowd, holders = crowd
+    nc = st.n_content
+    if n_crowd <= 0 or nc <= 0:
+        return hits, None
+    if not with_note and not any(h[0] == CotHarvestSignal.id for h in hits):
+        return hits, None
+    df = pd.DataFrame({"account_id": [account_id], "n_requests": [nc], "cot_share": [st.n_cot / nc],
+                       "crowd_cot_share": [n_crowd / nc], "crowd_prompt_accounts": [holders]})
+    full = {account_id: [SignalHit(sid, fam, float("nan"), sc, "") for sid, fam, sc, _ in hits]}
+    new, note = lone_account_hits(df, full)[account_id]
+    return [(h.signal_id, h.family, h.score, SIGNALS[h.signal_id].weight) for h in new], note
+
+
 def streaming_risk(hits) -> tuple[float, dict[str, float]]:
     """Family noisy-OR and risk (:func:`distillwatch.scoring.risk.combine_risk`) of :func:`streaming_hits`."""
     fam = {f: noisy_or([s * w for _, fa, s, w in hits if fa == f]) for f in FAMILIES}
@@ -181,7 +228,7 @@ class Scorer:
         f = request_features(ev)
         ts = ev.ts_ms
         st_old = self.store.accounts.get(ev.account_id)
-        st = replace(st_old, models=dict(st_old.models)) if st_old else AccountState()
+        st = replace(st_old, models=dict(st_old.models), sys_cot=dict(st_old.sys_cot)) if st_old else AccountState()
         arts = self._artifacts(ev, f)
         new_arts = [kv for kv in arts if ev.account_id not in self.store.artifacts.get(kv, frozenset())]
         tpl_shared = any(len(self.store.artifacts.get(kv, frozenset()) - {ev.account_id}) > 0 for kv in arts
@@ -194,6 +241,8 @@ class Scorer:
         st.n_tpl_shared += tpl_shared
         st.first_ms = ts if st.first_ms is None else min(st.first_ms, ts)
         st.last_ms = ts if st.last_ms is None else max(st.last_ms, ts)
+        if f.cot_from_system:
+            st.sys_cot[f.system_hash] = st.sys_cot.get(f.system_hash, 0) + 1
         k, first = st.models.get(ev.model, (0, ts))
         st.models[ev.model] = [k + 1, min(first, ts)]
         write = self.store.append if commit else self.store.stage
@@ -252,7 +301,7 @@ class Scorer:
                     campaign = campaign or c
         st = self.store.accounts.get(a)
         if st is not None:
-            hits = streaming_hits(st, meta, self.releases)
+            hits, _ = self._streaming(a, st, meta, with_note=False)
             srisk, _ = streaming_risk(hits)
             if srisk >= self.params.review_risk:
                 bump("flag")
@@ -264,15 +313,31 @@ class Scorer:
         return {"decision": decision, "risk": round(risk, 6), "reasons": list(dict.fromkeys(reasons)),
                 "campaign_id": campaign}
 
+    def _streaming(self, a: str, st: AccountState, meta: Optional[AccountMeta], with_note: bool = True):
+        """``(hits, note)``: :func:`streaming_hits`, through :func:`own_streaming_hits` unless the
+        last re-link put ``a`` in a campaign (members keep the full CoT share, as in batch)."""
+        hits = streaming_hits(st, meta, self.releases)
+        rl = self.store.relinked.get(a)
+        if rl and rl.get("campaign_id"):
+            return hits, None
+        return own_streaming_hits(a, st, hits, self.store.crowd_cot(st), with_note)
+
     # ------------------------------------------------------------------ account view
     def account_view(self, account_id: str) -> Optional[dict]:
-        """State and evidence of one account (``GET /v1/accounts/{id}``), or ``None`` if never seen."""
+        """State and evidence of one account (``GET /v1/accounts/{id}``), or ``None`` if never seen.
+
+        ``counters`` include ``cot_from_system`` (requests whose CoT sits only in the system
+        prompt), ``crowd_cot`` and ``crowd_prompt_accounts`` (:meth:`Store.crowd_cot
+        <distillwatch.realtime.state.Store.crowd_cot>`); ``streaming.notes`` holds the batch
+        sentence saying what crowd-prompt CoT was left out (:func:`own_streaming_hits`), if any.
+        """
         st = self.store.accounts.get(account_id)
         rl = self.store.relinked.get(account_id)
         if st is None and rl is None:
             return None
         meta = self.accounts.get(account_id)
-        hits = streaming_hits(st, meta, self.releases) if st else []
+        hits, note = self._streaming(account_id, st, meta) if st else ([], None)
+        crowd = self.store.crowd_cot(st) if st else (0, 0)
         srisk, fam = streaming_risk(hits)
         last = st.last_ms if st and st.last_ms is not None else 0
         return {
@@ -283,10 +348,12 @@ class Scorer:
             "counters": None if st is None else {
                 "content_requests": st.n_content, "cot": st.n_cot, "rubric": st.n_rubric,
                 "high_value": st.n_hv, "shared_template": st.n_tpl_shared,
+                "cot_from_system": sum(st.sys_cot.values()), "crowd_cot": crowd[0], "crowd_prompt_accounts": crowd[1],
                 "first_ms": st.first_ms, "last_ms": st.last_ms,
                 "models": {m: {"requests": v[0], "first_ms": v[1]} for m, v in st.models.items()}},
             "streaming": {"risk": round(srisk, 6), "families": {k: round(v, 6) for k, v in fam.items()},
                           "signals": [{"signal_id": h[0], "family": h[1], "score": round(h[2], 6), "weight": h[3]}
-                                      for h in hits]},
+                                      for h in hits],
+                          "notes": [note] if note else []},
             "relink": None if rl is None else {**rl, "run_id": (self.store.last_relink or {}).get("run_id")},
         }

@@ -69,6 +69,9 @@ class RequestFeatures:
     Attributes:
         capability: batch capability class (priority rubric > agentic > coding > long > reasoning > maths > chat).
         is_cot, is_rubric: chain-of-thought elicitation / rubric grading, as ``request.capability``.
+        cot_from_system: the elicitation sits only in the system prompt, as the batch
+            ``cot_from_system`` column of ``request.cot_elicitation``: ``is_cot``, the CoT lexicon
+            matches the system text and does not match the user text.
         is_hv: capability in :data:`distillwatch.schema.HIGH_VALUE_CAPABILITIES`.
         has_content: False for a ``messages_digest``-only request (no text to read).
         client_fp: hash of user agent, max_tokens, temperature, stream, tool names and system prompt.
@@ -85,6 +88,7 @@ class RequestFeatures:
     client_fp: str
     system_hash: str | None
     template_keys: tuple[str, ...]
+    cot_from_system: bool = False
 
 
 def _template_keys(text: str, span: int = 1000) -> tuple[str, ...]:
@@ -179,4 +183,6 @@ def request_features(ev) -> RequestFeatures:
                       sys_h or "-"]))
     keys = _template_keys(ut_s)
     has_content = bool(ev.messages) or ev.prompt is not None
-    return RequestFeatures(cap, f_cot, f_rubric, cap in _HV, has_content, fp, sys_h, keys)
+    from_system = (f_cot and _RX["cot"].search(ends(system_text).encode("utf-8", "surrogatepass")) is not None
+                   and _RX["cot"].search(ut) is None)
+    return RequestFeatures(cap, f_cot, f_rubric, cap in _HV, has_content, fp, sys_h, keys, from_system)

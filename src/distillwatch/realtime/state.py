@@ -8,7 +8,14 @@ Tables (``<state dir>/state.sqlite``):
 * ``artifacts(kind, value, account_id)``: which accounts used each shared artifact (client
   fingerprint, system prompt, template sentence, client IP);
 * ``relink(account_id, ...)`` and ``relink_runs``: the latest batch re-link's tiers, risks and
-  campaign ids, and a log of re-links.
+  campaign ids, and a log of re-links;
+* ``meta(key, value)``: ``schema_version`` (:data:`SCHEMA_VERSION`).
+
+Schema versions: 1 (no ``meta`` table) had no ``sys_cot`` counter in the account state; 2 adds
+it. A version-1 store is migrated when opened: ``sys_cot`` is recounted from the stored events
+(each re-read with :func:`distillwatch.realtime.features.request_features`, the trained
+classifier included, so it takes about as long as replaying the log) and the version is written,
+in one transaction. A store written by a newer version raises :class:`StateVersionError`.
 
 Durability: the event, its account's counters and its artifacts are written in the same
 transaction, which commits before the HTTP answer is sent (requests arriving together share one
@@ -25,6 +32,7 @@ artifact -> accounts sets.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections import defaultdict, deque
@@ -32,6 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+
+from distillwatch.errors import DistillwatchError
+from distillwatch.features.account_features import CROWD_PROMPT_MIN_ACCOUNTS
+
+log = logging.getLogger("distillwatch.realtime")
+
+SCHEMA_VERSION = 2
+"""Version of the tables and of the ``acct.state`` JSON this code writes (see the module docstring)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE,
@@ -44,7 +60,12 @@ CREATE TABLE IF NOT EXISTS relink(account_id TEXT PRIMARY KEY, risk REAL, tier T
                                   reasons TEXT, evidence BLOB, run_id INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS relink_runs(run_id INTEGER PRIMARY KEY, at_ms INTEGER, upto_seq INTEGER,
                                        n_events INTEGER, n_accounts INTEGER, n_campaigns INTEGER, seconds REAL);
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
+
+
+class StateVersionError(DistillwatchError):
+    """The state database was written by a newer distillwatch (its ``schema_version`` is unknown here)."""
 
 
 @dataclass
@@ -56,7 +77,12 @@ class AccountState:
             rubric grading, in a high-value capability; n_content: requests with text (not digest-only);
         n_tpl_shared: requests whose template sentence was already used by another account;
         first_ms, last_ms: first and last request time;
-        models: model -> [requests, first request time].
+        models: model -> [requests, first request time];
+        sys_cot: system-prompt hash (``RequestFeatures.system_hash``) -> requests whose
+            chain-of-thought elicitation sits only in that system prompt (``cot_from_system``).
+            Kept per prompt because whether a prompt is a crowd's (at least
+            ``CROWD_PROMPT_MIN_ACCOUNTS`` holders) is only known at decision time
+            (:meth:`Store.crowd_cot`).
     """
 
     n: int = 0
@@ -68,6 +94,7 @@ class AccountState:
     first_ms: int | None = None
     last_ms: int | None = None
     models: dict = field(default_factory=dict)
+    sys_cot: dict = field(default_factory=dict)
 
 
 class Store:
@@ -89,6 +116,7 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.executescript(SCHEMA)
+        self._check_version()
         self.accounts: dict[str, AccountState] = {}
         self.artifacts: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.windows: dict[str, deque] = defaultdict(deque)
@@ -101,6 +129,50 @@ class Store:
         self._load()
 
     # ------------------------------------------------------------------ loading
+    def _check_version(self) -> None:
+        """Migrate a version-1 store to :data:`SCHEMA_VERSION`; refuse a newer one (see module docstring).
+
+        Raises:
+            StateVersionError: the store's ``schema_version`` is not a known version.
+        """
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            if row[0] != str(SCHEMA_VERSION):
+                raise StateVersionError(f"{self.path}: state schema_version {row[0]!r} was written by another "
+                                        f"distillwatch version; this one reads version {SCHEMA_VERSION} "
+                                        f"(and migrates version 1)")
+            return
+        n = self.db.execute("SELECT count(*) FROM events").fetchone()[0]
+        cur = self.db.cursor()
+        cur.execute("BEGIN")
+        try:
+            if n:
+                self._migrate_sys_cot(cur, n)
+            cur.execute("INSERT INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+
+    def _migrate_sys_cot(self, cur: sqlite3.Cursor, n_events: int) -> None:
+        """Version 1 -> 2: recount every account's ``sys_cot`` from its stored events."""
+        from distillwatch.realtime.features import request_features
+        from distillwatch.realtime.models import RequestEvent
+
+        log.warning("%s: state schema version 1, recounting system-prompt chain-of-thought from %d stored events",
+                    self.path, n_events)
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for (body,) in self.db.execute("SELECT body FROM events ORDER BY seq"):
+            ev = RequestEvent.model_validate(orjson.loads(body))
+            f = request_features(ev)
+            if f.cot_from_system:
+                d = counts[ev.account_id]
+                d[f.system_hash] = d.get(f.system_hash, 0) + 1
+        for a, blob in list(cur.execute("SELECT account_id, state FROM acct")):
+            st = orjson.loads(blob)
+            st["sys_cot"] = counts.get(a, {})
+            cur.execute("UPDATE acct SET state = ? WHERE account_id = ?", (orjson.dumps(st), a))
+
     def _load(self) -> None:
         cur = self.db.cursor()
         for a, blob in cur.execute("SELECT account_id, state FROM acct"):
@@ -190,6 +262,30 @@ class Store:
         """True when an event with this id is stored."""
         with self.lock:
             return self.db.execute("SELECT 1 FROM events WHERE request_id = ?", (request_id,)).fetchone() is not None
+
+    def crowd_cot(self, st: AccountState) -> tuple[int, int]:
+        """Crowd chain-of-thought of one account, from the prompts' holders seen so far.
+
+        The streaming twin of the batch ``crowd_cot_share`` / ``crowd_prompt_accounts`` SQL
+        (:func:`distillwatch.features.account_features.build_account_features`): a request counts
+        when its CoT elicitation sits only in a system prompt that at least
+        ``CROWD_PROMPT_MIN_ACCOUNTS`` distinct accounts send. The batch scan counts a prompt's
+        holders over the whole log; here they are the accounts that have sent it *so far* (the
+        ``system`` artifact), so a prompt becomes a crowd's when its third holder arrives, and
+        from then on every stored request under it counts, earlier ones included. After the last
+        event of a log both counts are equal.
+
+        Returns:
+            ``(crowd_requests, crowd_prompt_accounts)``: requests whose CoT comes only from such a
+            prompt, and the most holders of any such prompt of the account (``(0, 0)`` when none).
+        """
+        n, top = 0, 0
+        for h, k in st.sys_cot.items():
+            holders = len(self.artifacts.get(("system", h), ()))
+            if k > 0 and holders >= CROWD_PROMPT_MIN_ACCOUNTS:
+                n += k
+                top = max(top, holders)
+        return n, top
 
     def window_count(self, account_id: str, now_ms: int) -> int:
         """Requests of the account in the sliding window ending at ``now_ms``."""
