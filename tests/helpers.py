@@ -85,7 +85,17 @@ def request_features(path: Path, intel=None):
 
     The DataFrame is indexed by ``request_id``.
     """
+    df, _, ing = pipeline_features(path, intel, accounts=False)
+    return df, ing
+
+
+def pipeline_features(path: Path, intel=None, accounts: bool = True):
+    """Run ingest + IP intel + request features (+ account features) on the log at ``path``.
+
+    Returns ``(req_features indexed by request_id, account features DataFrame or None, ingest result)``.
+    """
     from distillwatch.engine import DuckDBEngine
+    from distillwatch.features.account_features import build_account_features
     from distillwatch.features.request_features import add_ip_intel, build_request_features
     from distillwatch.ingest.requests import read_requests
 
@@ -95,9 +105,10 @@ def request_features(path: Path, intel=None):
         add_ip_intel(eng, intel if intel is not None else FakeIntel())
         build_request_features(eng)
         df = eng.table("SELECT * FROM req_features").to_pandas().set_index("request_id")
+        feats = build_account_features(eng, has_accounts=False, has_releases=False) if accounts else None
     finally:
         eng.close()
-    return df, ing
+    return df, feats, ing
 
 
 def write_tiny_intel(root: Path) -> Path:

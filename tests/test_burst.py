@@ -5,29 +5,16 @@ from __future__ import annotations
 import pytest
 
 from distillwatch.scoring.risk import ScoreParams, tier_for
-from helpers import FakeIntel, req, write_jsonl
+from helpers import pipeline_features, req, write_jsonl
 
 
 def _burst_share(tmp_path, day_counts: dict[str, int]) -> float:
-    from distillwatch.engine import DuckDBEngine
-    from distillwatch.features.account_features import build_account_features
-    from distillwatch.features.request_features import add_ip_intel, build_request_features
-    from distillwatch.ingest.requests import read_requests
-
     rows, k = [], 0
     for day, n in day_counts.items():
         for i in range(n):
             rows.append(req(f"r{k}", f"question {k}", ts=f"{day}T{(i % 20) + 1:02d}:00:00Z"))
             k += 1
-    path = write_jsonl(tmp_path / "log.jsonl", rows)
-    eng = DuckDBEngine(threads=2)
-    try:
-        read_requests(eng, path)
-        add_ip_intel(eng, FakeIntel())
-        build_request_features(eng)
-        feats = build_account_features(eng, has_accounts=False, has_releases=False)
-    finally:
-        eng.close()
+    _, feats, _ = pipeline_features(write_jsonl(tmp_path / "log.jsonl", rows))
     return float(feats.loc[feats["account_id"] == "acct_a", "burst_share"].iloc[0])
 
 

@@ -17,7 +17,7 @@ from distillwatch.linkage.campaigns import Group
 from distillwatch.scoring.risk import ScoreParams, account_signal_hits, lone_account_hits
 from distillwatch.signals import SIGNALS
 from distillwatch.signals.base import SignalHit
-from helpers import FakeIntel, NAN, account_frame, req, write_jsonl
+from helpers import NAN, account_frame, pipeline_features, req, write_jsonl
 
 CROWD = "You are a helpful assistant. Think step by step before answering."   # sent by 3 accounts
 PAIR = "Reason it out carefully."                                                # sent by 2 accounts
@@ -52,22 +52,9 @@ ACCOUNTS = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    from distillwatch.engine import DuckDBEngine
-    from distillwatch.features.account_features import build_account_features
-    from distillwatch.features.request_features import add_ip_intel, build_request_features
-    from distillwatch.ingest.requests import read_requests
-
     path = write_jsonl(tmp_path_factory.mktemp("crowd") / "log.jsonl", [r for r, _, _ in REQUESTS])
-    eng = DuckDBEngine(threads=2)
-    try:
-        read_requests(eng, path)
-        add_ip_intel(eng, FakeIntel())
-        build_request_features(eng)
-        rf = eng.table("SELECT request_id, is_cot, cot_from_system FROM req_features").to_pandas()
-        feats = build_account_features(eng, has_accounts=False, has_releases=False)
-    finally:
-        eng.close()
-    return rf.set_index("request_id"), feats.set_index("account_id")
+    rf, feats, _ = pipeline_features(path)
+    return rf[["is_cot", "cot_from_system"]], feats.set_index("account_id")
 
 
 @pytest.mark.parametrize("row, is_cot, from_system", REQUESTS, ids=[r["request_id"] for r, _, _ in REQUESTS])

@@ -213,25 +213,14 @@ def test_version_1_store_is_migrated_and_newer_is_refused(tmp_path):
 def test_crowd_log_parity_with_batch_features(tmp_path):
     """After the last event, the live crowd counts and own-CoT scores equal the batch SQL's and
     ``lone_account_hits`` on the same log, and a re-link gives ``scan``'s tiers."""
-    from distillwatch.engine import DuckDBEngine
-    from distillwatch.features.account_features import build_account_features
-    from distillwatch.features.request_features import add_ip_intel, build_request_features
-    from distillwatch.ingest.requests import read_requests
     from distillwatch.pipeline import scan
     from distillwatch.realtime.relink import Relinker
     from distillwatch.scoring.risk import account_signal_hits, lone_account_hits
-    from helpers import FakeIntel
+    from helpers import pipeline_features
 
     rows = _stream()
     path = write_jsonl(tmp_path / "log.jsonl", rows)
-    eng = DuckDBEngine(threads=2)
-    try:
-        read_requests(eng, path)
-        add_ip_intel(eng, FakeIntel())
-        build_request_features(eng)
-        feats = build_account_features(eng, has_accounts=False, has_releases=False)
-    finally:
-        eng.close()
+    _, feats, _ = pipeline_features(path)
     _, hits = account_signal_hits(feats)
     lone = lone_account_hits(feats, hits)
     fi = feats.set_index("account_id")
