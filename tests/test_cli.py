@@ -241,3 +241,32 @@ def test_scan_engine_options_are_checked_before_any_work(tmp_path):
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o"), "--spark-master", "spark://h:7077"])
     assert res.exit_code == 2 and "applyonlywith--enginespark" in squash(res.output)
     assert not (tmp_path / "o").exists()
+
+
+def test_scan_with_work_dir_gives_the_same_results_and_leaves_no_database(scanned, tmp_path):
+    """--work-dir keeps the intermediate tables in a database file: same outputs, file removed at the end."""
+    _, out_mem = scanned
+    log = write_jsonl(tmp_path / "requests.jsonl", SCAN_LINES)
+    intel = write_tiny_intel(tmp_path / "ip")
+    work = tmp_path / "work"
+    out = tmp_path / "results"
+    res = runner.invoke(app, ["scan", str(log), "--out", str(out), "--intel", str(intel), "--work-dir", str(work)])
+    assert res.exit_code == 0, res.output + repr(res.exception)
+    for name in ("accounts.csv", "campaigns.json"):
+        assert (out / name).read_text() == (out_mem / name).read_text(), name
+    def strip(text):  # the quarantine records name their own input file
+        return [{k: v for k, v in json.loads(x).items() if k != "file"} for x in text.splitlines()]
+
+    assert strip((out / "quarantine.jsonl").read_text()) == strip((out_mem / "quarantine.jsonl").read_text())
+    assert work.is_dir() and list(work.iterdir()) == []
+
+
+def test_work_dir_is_refused_with_spark_and_when_its_database_exists(tmp_path):
+    log = write_jsonl(tmp_path / "requests.jsonl", SCAN_LINES)
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o1"), "--engine", "spark",
+                              "--work-dir", str(tmp_path / "w")])
+    assert res.exit_code == 2 and "--work-dir applies only with --engine duckdb" in res.output
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "work.duckdb").write_bytes(b"")
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", str(tmp_path / "w")])
+    assert res.exit_code == 2 and "work.duckdb already exists" in res.output

@@ -31,7 +31,8 @@ def _fail(msg: str) -> None:
 def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Optional[Path],
               intel: Optional[Path], memory_limit: Optional[str], indicators: Optional[Path] = None,
               share_key_file: Optional[Path] = None, engine: str = "duckdb", spark_master: Optional[str] = None,
-              spark_staging: Optional[Path] = None, distribution_tests: bool = False):
+              spark_staging: Optional[Path] = None, distribution_tests: bool = False,
+              work_dir: Optional[Path] = None):
     from distillwatch.errors import DistillwatchError
     from distillwatch.pipeline import STAGES, scan
 
@@ -55,7 +56,8 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
             res = scan(requests, out=out, accounts=accounts, releases=releases, intel_dir=intel,
                        memory_limit=memory_limit, progress=on_stage, indicators=indicators, share_key=key,
                        engine=engine, engine_options={"master": spark_master,
-                                                      "staging_dir": str(spark_staging) if spark_staging else None},
+                                                      "staging_dir": str(spark_staging) if spark_staging else None,
+                                                      **({"work_dir": str(work_dir)} if work_dir else {})},
                        distribution_tests=distribution_tests)
         except (DistillwatchError, FileNotFoundError) as exc:
             prog.stop()
@@ -102,6 +104,9 @@ def scan(
     releases: Optional[Path] = typer.Option(None, help="Model releases file: JSON Lines with model, released_at."),
     intel: Optional[Path] = typer.Option(None, help="IP-intelligence directory (layout of shared/data/ip)."),
     memory_limit: Optional[str] = typer.Option(None, help="DuckDB memory cap, e.g. 8GB; work beyond it spills to disk."),
+    work_dir: Optional[Path] = typer.Option(None, help="DuckDB: keep intermediate tables in a compressed database "
+                                            "file in this folder instead of memory (for logs far larger than "
+                                            "memory; removed when the scan ends)."),
     indicators: Optional[Path] = typer.Option(None, help="Partner indicators (from `distillwatch import stix`)."),
     share_key_file: Optional[Path] = typer.Option(None, help="Key agreed with partners, to match template fingerprints."),
     engine: str = typer.Option("duckdb", help="Execution engine: duckdb (embedded) or spark (PySpark; docs/scaling.md)."),
@@ -121,9 +126,11 @@ def scan(
         _fail(f"--engine {engine!r}: expected duckdb or spark")
     if engine != "spark" and (spark_master or spark_staging):
         _fail("--spark-master and --spark-staging apply only with --engine spark")
+    if engine == "spark" and work_dir:
+        _fail("--work-dir applies only with --engine duckdb (Spark keeps its own intermediates)")
     res = _run_scan(requests, out, accounts, releases, intel, memory_limit, indicators, share_key_file,
                     engine=engine, spark_master=spark_master, spark_staging=spark_staging,
-                    distribution_tests=distribution_tests)
+                    distribution_tests=distribution_tests, work_dir=work_dir)
     _print_scan_summary(res)
 
 
