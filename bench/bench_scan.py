@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    /tmp/venv/bin/python bench/bench_scan.py 1M 4M 16M 28.8M [--memory-limit 12GB] [--seed 0]
+    /tmp/venv/bin/python bench/bench_scan.py 1M 4M 16M 28.8M [--memory-limit 4GB] [--work-dir DIR] [--seed 0]
 
 For each size: generate the bulk log once (``distillwatch simulate --requests N``, cached under
 ``$DISTILLWATCH_BENCH_DATA``), run ``distillwatch scan`` on its ``requests.parquet`` with the
@@ -29,7 +29,8 @@ FLOOR_SQL = ("SELECT count(*) AS n, sum(list_sum(list_transform(messages, lambda
 """The floor: read the file and measure it (row count and total message characters), nothing else."""
 
 
-def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: bool = False) -> dict:
+def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: bool = False,
+             work_dir: str | None = None) -> dict:
     """Generate (if needed), scan and floor-scan one size; return its figures.
 
     ``reuse``: when this size's scan output and its ``time -v`` log are already there (a run that
@@ -50,6 +51,8 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
                "--accounts", str(d / "accounts.jsonl")]
         if memory_limit:
             cmd += ["--memory-limit", memory_limit]
+        if work_dir:
+            cmd += ["--work-dir", work_dir]
         r = timed(cmd, log=log)
     summary = json.loads((out / "summary.json").read_text())
     floor_code = ("import duckdb, json; c = duckdb.connect(); c.execute(\"SET enable_progress_bar=false\"); "
@@ -69,7 +72,7 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
         "floor_wall_s": f["wall_s"], "floor_rows": n_floor, "floor_content_chars": chars,
         "floor_peak_rss_bytes": f["peak_rss_bytes"],
         "ratio_to_floor": round(r["wall_s"] / f["wall_s"], 2),
-        "stage_s": summary.get("timings_s", {}), "memory_limit": memory_limit,
+        "stage_s": summary.get("timings_s", {}), "memory_limit": memory_limit, "work_dir": bool(work_dir),
         "campaigns_found": len(json.loads((out / "campaigns.json").read_text())), "machine": m0,
     }
     if not keep:
@@ -121,6 +124,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--memory-limit", default=None, help="DuckDB memory cap passed to scan, e.g. 12GB")
     ap.add_argument("--keep", action="store_true", help="keep the scan output folders")
+    ap.add_argument("--work-dir", default=None, help="passed to scan --work-dir (intermediates in a database file)")
     ap.add_argument("--reuse", action="store_true",
                     help="take a size's scan figures from its output folder and time -v log when a previous run "
                          "left them (e.g. it stopped at the floor); the floor is always run")
@@ -128,7 +132,7 @@ def main() -> None:
     results = load_results("scan")
     for s in a.sizes:
         n = parse_size(s)
-        x = run_size(n, a.seed, a.memory_limit, a.keep, a.reuse)
+        x = run_size(n, a.seed, a.memory_limit, a.keep, a.reuse, a.work_dir)
         results[size_label(n)] = x
         save_results("scan", results)
         print(f"{size_label(n)}: scan {x['scan_wall_s']} s ({x['scan_req_per_s']:,} req/s), peak RSS "

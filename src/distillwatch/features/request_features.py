@@ -109,8 +109,9 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
         FROM req_sentences GROUP BY h HAVING count(DISTINCT request_id) >= {int(sig.min_requests)}""")
     engine.run("templates", """
         CREATE OR REPLACE TABLE req_skeleton AS
-        SELECT request_id, string_agg(DISTINCT rs.h, ',' ORDER BY rs.h) AS hset,
-               string_agg(ts.s, ' … ' ORDER BY rs.pos) AS skeleton
+        SELECT request_id, array_to_string(list_sort(list_distinct(list(rs.h))), ',') AS hset,
+               array_to_string(list_transform(list_sort(list(struct_pack(p := rs.pos, s := ts.s))), lambda x: x.s),
+                               ' … ') AS skeleton
         FROM req_sentences rs JOIN template_sentences ts USING (h)
         GROUP BY request_id""")
     sk = engine.table("SELECT hset, count(*) AS n FROM req_skeleton GROUP BY hset ORDER BY n DESC, hset")
