@@ -53,7 +53,7 @@ def _row(**kw):
     (_row(precision=0.98), ["x: ban+review precision 0.980 < 0.99"]),
     (_row(recall=None), []),  # a scenario without attack accounts has no recall to check
     (_row(hard_negatives_banned=2), ["x: 2 hard-negative accounts banned"]),
-    (_row(max_share_to_flag=math.inf), ["x: a campaign was first flagged after never of its requests (floor 0.01)"]),
+    (_row(max_share_to_flag=math.inf), ["x: a campaign was never flagged, not even with the whole log in (floor: flagged before 0.01 of its requests)"]),
 ])
 def test_check_floors(row, expected):
     res = SuiteResult([row], [], pd.DataFrame(), [])

@@ -333,7 +333,12 @@ def check_floors(res: SuiteResult, floors: Floors = TARGETS) -> list[str]:
             misses.append(f"{n}: {r['hard_negatives_banned']} hard-negative accounts banned")
         s = r["max_share_to_flag"]
         if floors.share_to_flag is not None and s is not None and s >= floors.share_to_flag:
-            misses.append(f"{n}: a campaign was first flagged after {_f(s)} of its requests (floor {floors.share_to_flag})")
+            if isinstance(s, float) and math.isinf(s):
+                misses.append(f"{n}: a campaign was never flagged, not even with the whole log in "
+                              f"(floor: flagged before {floors.share_to_flag} of its requests)")
+            else:
+                misses.append(f"{n}: a campaign was first flagged after {_f(s)} of its requests "
+                              f"(floor {floors.share_to_flag})")
     a, b = by.get("split_1000"), by.get("split_20000")
     if a and b and a["recall"] is not None and b["recall"] is not None and a["recall"] - b["recall"] > floors.split_recall_drop:
         misses.append(f"split: recall falls {a['recall'] - b['recall']:.3f} from 1,000 to 20,000 accounts "
