@@ -88,12 +88,14 @@ def render(results: dict) -> str:
              "Command: `/tmp/venv/bin/python bench/bench_scan.py 1M 4M 16M 28.8M` (each size's log is generated "
              "once by `distillwatch simulate --requests N` and cached). Targets: >= 48,000 req/s, peak RSS <= 12 GiB, "
              "<= 3x the floor, time per request at 28.8M within 20 % of 1M.", "",
-             "| requests | accounts | Parquet MB | scan wall s | scan CPU s | req/s | peak RSS GiB | µs/request | vs 1M | floor s | "
-             "scan / floor | campaigns | quarantined | load avg | measured (UTC) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| requests | accounts | Parquet MB | scan options | scan wall s | scan CPU s | req/s | peak RSS GiB | µs/request | "
+             "vs 1M | floor s | scan / floor | campaigns | quarantined | load avg | measured (UTC) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
         vs = f"{x['us_per_request'] / base['us_per_request']:.2f}x" if base else "-"
-        lines.append(f"| {size_label(x['requests'])} | {x['accounts']:,} | {x['parquet_mb']} | {x['scan_wall_s']} | "
+        opts = " ".join(([f"--memory-limit {x['memory_limit']}"] if x.get("memory_limit") else [])
+                        + (["--work-dir"] if x.get("work_dir") else [])) or "-"
+        lines.append(f"| {size_label(x['requests'])} | {x['accounts']:,} | {x['parquet_mb']} | {opts} | {x['scan_wall_s']} | "
                      f"{x.get('scan_cpu_s', '-')} | {x['scan_req_per_s']:,} | {gib(x['scan_peak_rss_bytes'])} | {x['us_per_request']} | {vs} | "
                      f"{x['floor_wall_s']} | {x['ratio_to_floor']} | {x['campaigns_found']} | {x['rows_quarantined']} | "
                      f"{x['machine'].get('load_avg_1m') or '-'} | {x['machine']['date_utc']} |")
