@@ -120,7 +120,7 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
         if p == 0:
             visit = np.arange(n, dtype=np.int64)
         else:
-            # smallest groups lead: a set left out so far is compared with every member of the bucket
+            # smallest groups lead: sets left out so far lead first and meet the members of their buckets
             size = np.bincount(label, minlength=n)[label]
             visit = np.empty(n, dtype=np.int64)
             visit[np.lexsort((np.random.default_rng(p).permutation(n), size))] = np.arange(n)
