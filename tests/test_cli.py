@@ -270,3 +270,13 @@ def test_work_dir_is_refused_with_spark_and_when_its_database_exists(tmp_path):
     (tmp_path / "w" / "work.duckdb").write_bytes(b"")
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", str(tmp_path / "w")])
     assert res.exit_code == 2 and "work.duckdb already exists" in res.output
+
+
+def test_work_dir_that_is_a_file_or_read_only_is_a_clear_error(tmp_path):
+    log = write_jsonl(tmp_path / "requests.jsonl", SCAN_LINES)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o1"), "--work-dir", str(afile)])
+    assert res.exit_code == 2 and f"work folder {afile}: cannot use it as a folder" in res.output
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", "/proc/distillwatch-x"])
+    assert res.exit_code == 2 and "work folder /proc/distillwatch-x" in res.output

@@ -135,3 +135,46 @@ def test_digest_only_request_is_accepted_and_stored_without_text(tmp_path):
         assert c.post("/v1/decide", json=body, headers=H).json()["decision"] == "allow"
         v = c.get("/v1/accounts/acct_a", headers=H).json()
         assert v["requests"] == 1 and v["counters"]["content_requests"] == 0
+
+
+def test_events_take_json_without_a_content_type_and_422s_never_echo_the_body(tmp_path):
+    """curl -d sends no Content-Type: both endpoints read JSON anyway; a 422 names the field but
+    never returns the offending input (it would put prompt text into clients' logs)."""
+    import json
+
+    secret = "my private prompt text 4111"
+    good, bad = req("r1", secret), req("r2", secret)
+    bad["messages"] = [{"role": "robot", "content": secret}]
+    with _client(tmp_path) as c:
+        hdr = {**H, "Content-Type": ""}
+        r = c.post("/v1/events", content=json.dumps({"events": [good]}), headers=hdr)
+        assert r.status_code == 200 and r.json()["accepted"] == 1
+        for path, body in (("/v1/decide", bad), ("/v1/events", {"events": [bad]})):
+            r = c.post(path, content=json.dumps(body), headers=hdr)
+            assert r.status_code == 422
+            assert secret not in r.text
+            assert any("role" in e["loc"] for e in r.json()["detail"])
+
+
+def test_a_second_process_on_the_same_state_and_a_garbage_database_are_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from distillwatch.cli import app
+    from distillwatch.realtime.state import StateError, Store
+
+    first = Store(tmp_path / "state")
+    try:
+        with pytest.raises(StateError, match="in use by another process"):
+            Store(tmp_path / "state")
+    finally:
+        first.close()
+    Store(tmp_path / "state").close()  # released on close
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "state.sqlite").write_bytes(b"this is not sqlite" * 100)
+    res = CliRunner().invoke(app, ["serve", "--state", str(bad), "--token", "t"])
+    assert res.exit_code == 2 and "not a usable distillwatch state database" in res.output
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    res = CliRunner().invoke(app, ["serve", "--state", str(afile), "--token", "t"])
+    assert res.exit_code == 2 and "cannot use it as a folder" in res.output

@@ -511,7 +511,7 @@ def serve(
     from distillwatch.errors import InputError
     from distillwatch.realtime.app import TOKEN_ENV, ServiceConfig, create_app
     from distillwatch.realtime.policy import PolicyError
-    from distillwatch.realtime.state import StateVersionError
+    from distillwatch.realtime.state import StateError
 
     tok = token or os.environ.get(TOKEN_ENV) or None
     cfg = ServiceConfig(state_dir=state, token=tok, auth=not no_auth, accounts=accounts, releases=releases,
@@ -520,7 +520,7 @@ def serve(
                         synchronous="FULL" if sync_full else "NORMAL")
     try:
         api = create_app(cfg)
-    except (ValueError, InputError, PolicyError, StateVersionError) as exc:
+    except (ValueError, InputError, PolicyError, StateError) as exc:
         _fail(str(exc))
     uvicorn.run(api, host=host, port=port, log_level=log_level, workers=1, access_log=False)
 

@@ -31,8 +31,9 @@ class DuckDBEngine(Engine):
             engine creates are removed by :meth:`close`. Not combined with ``path``.
 
     Raises:
-        ValueError: ``memory_limit`` is not a size, ``work_dir`` is given with a ``path``, or
-            ``work_dir/work.duckdb`` already exists (another scan may be using it).
+        ValueError: ``memory_limit`` is not a size, ``work_dir`` is given with a ``path``, cannot
+            be created or written (an existing file, a read-only place), or ``work_dir/work.duckdb``
+            (or its ``.wal``) already exists (another scan may be using it).
 
     The session time zone is UTC, so every ``TIMESTAMPTZ`` is rendered in UTC.
     """
@@ -49,9 +50,14 @@ class DuckDBEngine(Engine):
         if work_dir is not None:
             if path != ":memory:":
                 raise ValueError("work_dir and path are exclusive: work_dir makes its own database file")
-            os.makedirs(work_dir, exist_ok=True)
+            try:
+                os.makedirs(work_dir, exist_ok=True)
+            except OSError as exc:
+                raise ValueError(f"work folder {work_dir}: cannot use it as a folder ({exc.strerror or exc})") from exc
+            if not os.access(work_dir, os.W_OK | os.X_OK):
+                raise ValueError(f"work folder {work_dir}: not writable")
             path = os.path.join(work_dir, "work.duckdb")
-            if os.path.exists(path):
+            if os.path.exists(path) or os.path.exists(path + ".wal"):
                 raise ValueError(f"{path} already exists (another scan may be using this work folder); "
                                  "remove it or choose another folder")
             self._own_db = path
@@ -114,7 +120,7 @@ class DuckDBEngine(Engine):
         if self._own_tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
         if self._own_db:
-            for f in (self._own_db, self._own_db + ".wal"):
+            for f in (self._own_db, self._own_db + ".wal"):  # DuckDB writes the .wal beside its own file
                 if os.path.exists(f):
                     os.remove(f)
 

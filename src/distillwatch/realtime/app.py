@@ -151,6 +151,12 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             relinker.stop()
             store.close()
 
+    def _invalid(exc: ValidationError) -> Response:
+        """422 in FastAPI's error shape (``loc`` starts with "body"), without the offending input:
+        it would echo prompt text back into clients' and gateways' logs."""
+        detail = [{"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+        return Response(orjson.dumps({"detail": detail}, default=str), 422, media_type="application/json")
+
     app = FastAPI(title="distillwatch", lifespan=lifespan)
     app.state.scorer, app.state.store, app.state.relinker, app.state.registry = scorer, store, relinker, reg
     expected = f"Bearer {cfg.token}".encode() if cfg.token else None
@@ -179,9 +185,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         try:
             ev = RequestEvent.model_validate_json(body)
         except ValidationError as exc:
-            detail = [{"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"],
-                       "input": e.get("input") if e["type"] != "json_invalid" else None} for e in exc.errors()]
-            return Response(orjson.dumps({"detail": detail}, default=str), 422, media_type="application/json")
+            return _invalid(exc)
         d, stored = scorer.handle(ev, commit=False)
         await group.wait()
         if not stored:
@@ -192,8 +196,19 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
     app.router.add_route("/v1/decide", decide, methods=["POST"])
 
-    @app.post("/v1/events", dependencies=[Depends(auth)])
-    async def events(batch: EventBatch):
+    async def events(request: Request) -> Response:
+        # A plain route like /v1/decide: the body is JSON whatever the Content-Type header says
+        # (curl -d sends none), and a 422 never echoes the body back (it holds prompt text).
+        if store.broken:
+            return Response(b'{"detail":"state store failed a commit; restart the service"}', 503,
+                            media_type="application/json")
+        if cfg.auth and not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
+            return Response(b'{"detail":"missing or invalid bearer token"}', 401, media_type="application/json",
+                            headers={"WWW-Authenticate": "Bearer"})
+        try:
+            batch = EventBatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return _invalid(exc)
         out, dup = [], 0
         for ev in batch.events:
             d, stored = scorer.handle(ev, commit=False)
@@ -203,7 +218,10 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         await group.wait()
         if dup:
             m_dup.inc(dup)
-        return {"accepted": len(out) - dup, "duplicates": dup, "decisions": out}
+        return Response(orjson.dumps({"accepted": len(out) - dup, "duplicates": dup, "decisions": out}),
+                        media_type="application/json")
+
+    app.router.add_route("/v1/events", events, methods=["POST"])
 
     @app.get("/v1/accounts/{account_id}", dependencies=[Depends(auth)])
     async def account(account_id: str):

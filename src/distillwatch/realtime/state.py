@@ -64,7 +64,11 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHO
 """
 
 
-class StateVersionError(DistillwatchError):
+class StateError(DistillwatchError):
+    """The state folder cannot be used: not a folder, not a state database, or held by another process."""
+
+
+class StateVersionError(StateError):
     """The state database was written by a newer distillwatch (its ``schema_version`` is unknown here)."""
 
 
@@ -100,23 +104,50 @@ class AccountState:
 class Store:
     """The SQLite store and its in-memory cache (thread-safe through one lock).
 
+    One process owns a store: the folder's ``lock`` file is locked (``flock``, exclusive) for the
+    store's lifetime, so a second ``serve`` on the same folder is refused instead of splitting the
+    counters between two processes.
+
     Args:
         state_dir: directory (created) holding ``state.sqlite``.
         window_s: length of the per-account sliding window (seconds).
         synchronous: SQLite ``synchronous`` pragma, ``NORMAL`` (survives kill -9) or ``FULL``.
+
+    Raises:
+        StateError: the folder cannot be created or used, another process holds it, or
+            ``state.sqlite`` is not an SQLite database (``StateVersionError``: a newer schema).
     """
 
     def __init__(self, state_dir: str | Path, window_s: int = 3600, synchronous: str = "NORMAL"):
+        import fcntl
+
         self.dir = Path(state_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.dir / "lock", "a+")
+        except OSError as exc:
+            raise StateError(f"state folder {self.dir}: cannot use it as a folder ({exc.strerror or exc})") from exc
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self._lock_file.close()
+            raise StateError(f"state folder {self.dir} is in use by another process (one process owns a store; "
+                             f"stop the other `distillwatch serve` first)") from exc
         self.path = self.dir / "state.sqlite"
         self.window_ms = window_s * 1000
         self.lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(SCHEMA)
-        self._check_version()
+        try:
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={synchronous}")
+            self.db.executescript(SCHEMA)
+            self._check_version()
+        except sqlite3.Error as exc:
+            self._lock_file.close()
+            raise StateError(f"{self.path} is not a usable distillwatch state database ({exc})") from exc
+        except StateError:
+            self._lock_file.close()
+            raise
         self.accounts: dict[str, AccountState] = {}
         self.artifacts: dict[tuple[str, str], set[str]] = defaultdict(set)
         self.windows: dict[str, deque] = defaultdict(deque)
@@ -356,7 +387,8 @@ class Store:
             con.close()
 
     def close(self) -> None:
-        """Commit anything staged and close the database."""
+        """Commit anything staged, close the database and release the folder's lock."""
         with self.lock:
             self.commit()
             self.db.close()
+            self._lock_file.close()
