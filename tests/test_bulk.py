@@ -113,6 +113,8 @@ def test_cli_requests_switches_to_bulk_mode(tmp_path):
 
     from distillwatch.cli import app
 
+    tmp_path = tmp_path / ("a-long-folder-name-" * 5)  # the printed paths pass 80 columns
+
     res = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--requests", "1500", "--campaign-accounts", "10",
                                    "--benign-accounts", "40", "--seed", "2", "--days", "5"])
     assert res.exit_code == 0, res.output
@@ -120,3 +122,6 @@ def test_cli_requests_switches_to_bulk_mode(tmp_path):
     assert not (tmp_path / "requests.jsonl").exists()
     man = json.loads((tmp_path / "manifest.json").read_text())
     assert (man["n_accounts"], man["params"]["days"]) == (50, 5)
+    # what it prints is the manifest as JSON, machine-readable when piped (no hard wraps at 80 columns)
+    printed = json.loads(res.stdout)
+    assert printed["n_accounts"] == 50 and str(tmp_path) in json.dumps(printed)

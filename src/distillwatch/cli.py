@@ -20,7 +20,7 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="distillwatch: find, link and explain distillation campaigns in LLM API request logs.")
 console = Console(stderr=True)
-out_console = Console()
+out_console = Console(soft_wrap=True)  # no hard line breaks when piped (paths, figures stay on one line)
 
 
 def _fail(msg: str) -> None:
@@ -175,7 +175,7 @@ def simulate(
         except Exception as exc:  # noqa: BLE001 - report cleanly
             _fail(f"simulate failed: {exc}")
         manifest.pop("corpora", None)
-        out_console.print(_describe(manifest))
+        typer.echo(_describe(manifest))
         return
     from distillwatch.simulate import simulate as run_sim
 
@@ -194,7 +194,7 @@ def simulate(
             summary = run_sim(out, seed=seed, scale=scale, days=days or 14)
     except Exception as exc:  # noqa: BLE001 - report cleanly
         _fail(f"simulate failed: {exc}")
-    out_console.print(_describe(summary))
+    typer.echo(_describe(summary))
 
 
 def _out_file(out: Optional[Path], default_name: str) -> Optional[Path]:
