@@ -170,17 +170,24 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if not hmac.compare_digest(got, expected):
             raise HTTPException(401, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
 
-    async def decide(request: Request) -> Response:
-        # The hot path is a plain Starlette route: FastAPI's dependency and body machinery cost
-        # more than the decision itself. Same contract: 401 without the token; 422 with FastAPI's
-        # error shape (``loc`` starts with "body"); the answer after the group commit.
-        t0 = time.perf_counter()
+    def _refuse(request: Request) -> Response | None:
+        """503 while the store is broken, 401 without the bearer token; None when the request may proceed."""
         if store.broken:
             return Response(b'{"detail":"state store failed a commit; restart the service"}', 503,
                             media_type="application/json")
         if cfg.auth and not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
             return Response(b'{"detail":"missing or invalid bearer token"}', 401, media_type="application/json",
                             headers={"WWW-Authenticate": "Bearer"})
+        return None
+
+    async def decide(request: Request) -> Response:
+        # The hot path is a plain Starlette route: FastAPI's dependency and body machinery cost
+        # more than the decision itself. Same contract: 401 without the token; 422 with FastAPI's
+        # error shape (``loc`` starts with "body"); the answer after the group commit.
+        t0 = time.perf_counter()
+        refused = _refuse(request)
+        if refused is not None:
+            return refused
         body = await request.body()
         try:
             ev = RequestEvent.model_validate_json(body)
@@ -199,12 +206,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def events(request: Request) -> Response:
         # A plain route like /v1/decide: the body is JSON whatever the Content-Type header says
         # (curl -d sends none), and a 422 never echoes the body back (it holds prompt text).
-        if store.broken:
-            return Response(b'{"detail":"state store failed a commit; restart the service"}', 503,
-                            media_type="application/json")
-        if cfg.auth and not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
-            return Response(b'{"detail":"missing or invalid bearer token"}', 401, media_type="application/json",
-                            headers={"WWW-Authenticate": "Bearer"})
+        refused = _refuse(request)
+        if refused is not None:
+            return refused
         try:
             batch = EventBatch.model_validate_json(await request.body())
         except ValidationError as exc:
