@@ -62,7 +62,6 @@ class DuckDBEngine(Engine):
                                  "remove it or choose another folder")
             self._own_db = path
             temp_directory = temp_directory or os.path.join(work_dir, "spill")
-            self._own_spill = temp_directory
         self.con = duckdb.connect(path)
         self.con.execute("SET TimeZone='UTC'")
         self.con.execute("SET enable_progress_bar=false")

@@ -2,7 +2,7 @@
 
 One SQL pass evaluates every registered request signal; IP intelligence is looked up once per
 distinct client IP; prompt templates are mined in SQL and near-duplicate skeletons merged with
-an exact prefix-filtered similarity join over the distinct skeletons only
+MinHash LSH with exact verification and leader peeling over the distinct skeletons only
 (:mod:`distillwatch.features.sketches`).
 """
 
@@ -83,7 +83,7 @@ def mine_templates(engine: Engine, sig: PromptTemplateSignal | None = None) -> i
     on line breaks and ``. ? ! : ;``; a sentence is template text if it appears in at least
     ``min_requests`` requests. Near-duplicate skeletons (Jaccard over sentence-hash sets at or
     above ``lsh_threshold``) are grouped by :func:`~distillwatch.features.sketches.near_duplicate_roots_csr`
-    (prefix-filtered candidates, so no similar pair is missed; exact verification; leader peeling).
+    (MinHash LSH candidates, exact verification, leader peeling within each bucket).
     """
     sig = sig or PromptTemplateSignal()
     norm = ("trim(regexp_replace(regexp_replace(lower(x), '[0-9]+', '0', 'g'), '\\s+', ' ', 'g'))")
@@ -142,14 +142,20 @@ def _merge_near_duplicates(hsets, threshold: float) -> pa.Array:
     """
     import hashlib
 
-    tokens, offsets = hex_token_sets(hsets)
+    arr = _string_array(hsets)
+    tokens, offsets = hex_token_sets(arr)
     roots = near_duplicate_roots_csr(tokens, offsets, threshold)
-    arr = (hsets.combine_chunks() if isinstance(hsets, pa.ChunkedArray) else
-           hsets if isinstance(hsets, pa.Array) else pa.array(hsets, type=pa.string()))
     uniq, slot = np.unique(roots, return_inverse=True)
     names = pa.array(["t_" + hashlib.md5(h.encode()).hexdigest()[:12] for h in arr.take(pa.array(uniq)).to_pylist()],
                      type=pa.string())
     return names.take(pa.array(slot.ravel()))
+
+
+def _string_array(values) -> pa.Array:
+    """One Arrow array from an Arrow array, a chunked array or a list of str (nulls kept)."""
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    return values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
 
 
 _HEX = np.full(256, 255, dtype=np.uint8)
@@ -169,8 +175,7 @@ def hex_token_sets(hsets) -> tuple[np.ndarray, np.ndarray]:
     Raises:
         ValueError: a hash is not exactly 16 lower-case hex digits, or an element is null.
     """
-    arr = hsets.combine_chunks() if isinstance(hsets, pa.ChunkedArray) else hsets
-    arr = arr if isinstance(arr, pa.Array) else pa.array(arr, type=pa.string())
+    arr = _string_array(hsets)
     if arr.null_count:
         raise ValueError("skeleton hash sets contain a null")
     lists = pc.split_pattern(arr.cast(pa.string()), ",")

@@ -19,9 +19,9 @@ linkage within buckets). Comparing every pair of a bucket grows quadratically wi
 near-identical sets (60M pairs for 59k skeletons), so within each bucket members are compared
 with a *leader* (greedy leader clustering, Hartigan 1975, "Clustering Algorithms", ch. 3): the
 first member, then the first member not yet verified, and so on, all buckets at once, one
-vectorised round per leader rank. Later passes revisit only buckets not yet one group, with the
-members of the smallest groups leading, so a set that matched nobody is compared with every
-member of its buckets. Passes stop when one joins nothing (at most ``PEEL_PASSES``).
+vectorised round per leader rank, at most ``MAX_LEADERS`` per bucket. A second pass revisits only
+buckets not yet one group, with the members of the smallest groups leading, so sets that matched
+nobody lead first. Passes stop when one joins nothing (at most ``PEEL_PASSES``).
 """
 
 from __future__ import annotations
@@ -82,9 +82,6 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
         ValueError: ``offsets`` does not describe ``tokens`` (not starting at 0, decreasing, or
             not ending at ``len(tokens)``), or ``threshold`` is outside (0, 1].
     """
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
-
     tokens = np.ascontiguousarray(tokens, dtype=np.uint64)
     offsets = np.asarray(offsets, dtype=np.int64)
     if len(offsets) == 0 or offsets[0] != 0 or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0):
@@ -256,7 +253,6 @@ def _lsh_memberships(tokens: np.ndarray, offsets: np.ndarray, threshold: float, 
     bands``), hashed to one uint64 key; equal keys in one band form a bucket. Empty sets join no
     bucket. Bucket ids are unique across bands.
     """
-    n = len(offsets) - 1
     bands = _bands_for(threshold, num_perm)
     r = num_perm // bands
     rng = np.random.default_rng(seed)

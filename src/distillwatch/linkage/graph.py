@@ -22,7 +22,7 @@ No account pair is ever enumerated: the bipartite graph has one edge per (accoun
 Communities come from the Leiden algorithm (Traag, Waltman & van Eck 2019, "From Louvain to
 Leiden") as implemented in igraph's ``community_leiden``, modularity objective, fixed seed.
 Lockstep groups come from SynchroTrap-style co-activity (Cao et al., CCS 2014): accounts whose
-sets of active hours have Jaccard similarity >= ``lockstep_jaccard`` (exact prefix-filtered join).
+sets of active hours have Jaccard similarity >= ``lockstep_jaccard`` (MinHash LSH, exact verification).
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
     """SynchroTrap-style co-activity groups as artifacts of kind ``lockstep``.
 
     Each account's set of active UTC hours (epoch hour numbers) is grouped with the others by
-    :func:`~distillwatch.features.sketches.near_duplicate_roots_csr` (prefix-filtered candidates,
+    :func:`~distillwatch.features.sketches.near_duplicate_roots_csr` (MinHash LSH candidates,
     exact Jaccard >= ``lockstep_jaccard``, leader peeling) and each group of >= 2 accounts
     becomes one artifact. Accounts active in fewer than ``lockstep_min_hours`` hours, or in more
     than ``lockstep_max_coverage`` of the hours of their own lifespan (round-the-clock services,
