@@ -72,7 +72,8 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
         "floor_wall_s": f["wall_s"], "floor_rows": n_floor, "floor_content_chars": chars,
         "floor_peak_rss_bytes": f["peak_rss_bytes"],
         "ratio_to_floor": round(r["wall_s"] / f["wall_s"], 2),
-        "stage_s": summary.get("timings_s", {}), "memory_limit": memory_limit, "work_dir": bool(work_dir),
+        "stage_s": summary.get("timings_s", {}), "stage_peak_rss_bytes": summary.get("peak_rss_bytes_after_stage", {}),
+        "memory_limit": memory_limit, "work_dir": bool(work_dir),
         "campaigns_found": len(json.loads((out / "campaigns.json").read_text())), "machine": m0,
     }
     if not keep:
@@ -108,6 +109,15 @@ def render(results: dict) -> str:
     for x in rows:
         lines.append(f"| {size_label(x['requests'])} | " + " | ".join(str(x["stage_s"].get(s, "-")) for s in stages)
                      + f" | {x['stage_s'].get('total', '-')} |")
+    measured = [x for x in rows if x.get("stage_peak_rss_bytes")]
+    if measured:
+        lines += ["", "Peak RSS (GiB) reached by the end of each stage (summary.json `peak_rss_bytes_after_stage`; "
+                      "the stage where the figure jumps is where the memory went):", ""]
+        lines.append("| requests | " + " | ".join(stages) + " |")
+        lines.append("|---" * (len(stages) + 1) + "|")
+        for x in measured:
+            p = x["stage_peak_rss_bytes"]
+            lines.append(f"| {size_label(x['requests'])} | " + " | ".join(gib(p[s]) if s in p else "-" for s in stages) + " |")
     lines += ["", "Generator (`distillwatch simulate --requests N`, Parquet, zstd):", "",
               "| requests | wall s | rows/s |", "|---|---|---|"]
     for x in rows:

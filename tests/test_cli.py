@@ -280,3 +280,27 @@ def test_work_dir_that_is_a_file_or_read_only_is_a_clear_error(tmp_path):
     assert res.exit_code == 2 and f"work folder {afile}: cannot use it as a folder" in res.output
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", "/proc/distillwatch-x"])
     assert res.exit_code == 2 and "work folder /proc/distillwatch-x" in res.output
+
+
+def test_scan_summary_peak_rss_per_stage(scanned):
+    """Each timed stage records the peak RSS reached by its end: positive, never decreasing from one
+    stage to the next (a high-water mark), and the same stages as the timings."""
+    _, out = scanned
+    s = json.loads((out / "summary.json").read_text())
+    peaks = s["peak_rss_bytes_after_stage"]
+    assert list(peaks) == [k for k in s["timings_s"] if k != "total"]
+    vals = list(peaks.values())
+    assert all(v > 10 * 2 ** 20 for v in vals)  # a Python process with DuckDB loaded is well over 10 MiB
+    assert vals == sorted(vals)
+
+
+def test_peak_rss_bytes_covers_a_touched_allocation():
+    import numpy as np
+    import psutil
+
+    from distillwatch.pipeline import peak_rss_bytes
+
+    block = np.ones(64 * 2 ** 20, dtype=np.uint8)  # 64 MiB, every page touched
+    now = psutil.Process().memory_info().rss
+    # the kernel's high-water mark is updated lazily (per-thread counters, a few pages behind psutil's RSS)
+    assert peak_rss_bytes() >= 0.98 * now and now >= block.nbytes

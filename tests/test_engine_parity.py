@@ -145,3 +145,30 @@ def test_map_batches_on_spark(spark):
     finally:
         eng.close()
     assert not spark.catalog.tableExists("lengths")
+
+
+def test_union_of_checkpointed_tables_and_drop_if_exists_on_spark(spark):
+    """The linking stage concatenates per-kind tables and drops them: both failed on Spark before
+    (constraint propagation over a UNION ALL of checkpoints; sqlglot 30's DROP keeps names in ``tables``)."""
+    eng = SparkEngine(spark=spark)
+    try:
+        eng.register("src", pa.table({"account_id": ["a1", "a1", "a2", "a3"], "v": ["x", "y", None, "z"],
+                                      "w": ["p", None, "q", "q"]}))
+        eng.run("t", "CREATE OR REPLACE TABLE totals AS SELECT account_id, count(*) AS n_req FROM src GROUP BY account_id")
+        for name, col in (("part_a", "v"), ("part_b", "w")):
+            eng.run("t", f"""CREATE OR REPLACE TABLE {name} AS
+                WITH r AS (SELECT account_id, {col} || '@' AS artifact FROM src WHERE {col} IS NOT NULL),
+                agg AS (SELECT account_id, artifact, count(*) AS n FROM r GROUP BY account_id, artifact)
+                SELECT agg.account_id, '{name}' AS kind, artifact, n::BIGINT AS n, sqrt(n / t.n_req) AS support
+                FROM agg JOIN totals t USING (account_id)""")
+        eng.run("t", "CREATE OR REPLACE TABLE both_parts AS SELECT account_id, kind, artifact, n, support FROM part_a "
+                     "UNION ALL SELECT account_id, kind, artifact, n, support FROM part_b")
+        got = eng.table("SELECT kind, artifact, count(*) AS holders FROM both_parts GROUP BY ALL ORDER BY ALL").to_pylist()
+        assert got == [{"kind": "part_a", "artifact": "x@", "holders": 1}, {"kind": "part_a", "artifact": "y@", "holders": 1},
+                       {"kind": "part_a", "artifact": "z@", "holders": 1}, {"kind": "part_b", "artifact": "p@", "holders": 1},
+                       {"kind": "part_b", "artifact": "q@", "holders": 2}]
+        eng.run("t", "DROP TABLE IF EXISTS part_a")
+        eng.run("t", "DROP TABLE IF EXISTS never_made")
+        assert not eng.has_table("part_a") and eng.has_table("part_b")
+    finally:
+        eng.close()

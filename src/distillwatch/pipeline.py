@@ -104,13 +104,14 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
     except (ValueError, ImportError) as exc:
         raise InputError(str(exc)) from exc
     timings: dict[str, float] = {}
+    peaks: dict[str, int] = {}
     t_all = time.perf_counter()
 
     try:
         def stage(name):
             if progress:
                 progress(name)
-            return _Timer(timings, name)
+            return _Timer(timings, name, peaks)
 
         ing: list[IngestResult] = []
         try:
@@ -161,6 +162,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             acc = _score_accounts(feats, own_hits, groups, sp, lone_hits)
             campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
         summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups)
+        summary["peak_rss_bytes_after_stage"] = peaks
         if indicator_report:
             summary["indicators"] = indicator_report
         result = ScanResult(acc, campaigns, summary, Path(out) if out else None, groups)
@@ -232,15 +234,39 @@ def _write_failure(out: Path, ing: list[IngestResult], exc: Exception) -> None:
 
 
 class _Timer:
-    def __init__(self, timings: dict, name: str):
-        self.timings, self.name = timings, name
+    """Times one stage into ``timings`` (seconds) and records the process's peak RSS so far into ``peaks``."""
+
+    def __init__(self, timings: dict, name: str, peaks: dict | None = None):
+        self.timings, self.name, self.peaks = timings, name, peaks
 
     def __enter__(self):
         self.t0 = time.perf_counter()
 
     def __exit__(self, *exc):
         self.timings[self.name] = time.perf_counter() - self.t0
+        if self.peaks is not None:
+            peak = peak_rss_bytes()
+            if peak is not None:
+                self.peaks[self.name] = peak
         return False
+
+
+def peak_rss_bytes() -> int | None:
+    """This process's peak resident set size so far, in bytes (``getrusage`` ``ru_maxrss``, which
+    Linux reports in KiB and macOS in bytes); ``None`` where the ``resource`` module is missing (Windows).
+
+    Read at the end of each stage, it shows which stage raised the high-water mark
+    (``summary.json`` ``peak_rss_bytes_after_stage``), which a whole-run figure such as
+    ``/usr/bin/time -v`` cannot.
+    """
+    try:
+        import resource
+    except ImportError:
+        return None
+    import sys
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
 def _add_partner_matches(feats: pd.DataFrame, eng, indicators, share_key: bytes | None) -> pd.DataFrame:

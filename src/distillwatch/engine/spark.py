@@ -31,8 +31,12 @@ DEFAULT_CONF: dict[str, str] = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
+    "spark.sql.constraintPropagation.enabled": "false",
 }
-"""Settings every session gets: UTC session time zone (as DuckDB's ``SET TimeZone='UTC'``) and Arrow transfer."""
+"""Settings every session gets: UTC session time zone (as DuckDB's ``SET TimeZone='UTC'``), Arrow
+transfer, and no constraint propagation: Spark 3.5/4.0's optimizer failed with ``NoSuchElementException:
+key not found`` in ``UnionBase.rewriteConstraints`` on a ``UNION ALL`` of checkpointed tables (the
+linking stage's per-kind artifact tables), and the constraints only serve filter inference."""
 
 LOCAL_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
@@ -145,7 +149,9 @@ class SparkEngine(Engine):
                 self._keep(tree.this.name if isinstance(tree.this, exp.Table) else tree.this.this.name,
                            self._sql(tree.expression, params))
             elif isinstance(tree, exp.Drop) and tree.kind in ("TABLE", "VIEW"):
-                self._drop(tree.this.name)
+                # sqlglot >= 30 keeps the dropped names in ``tables`` (``this`` is None)
+                for t in tree.args.get("tables") or [tree.this]:
+                    self._drop(t.name)
             elif isinstance(tree, (exp.Insert, exp.Update, exp.Delete)):
                 raise spark_sql.UnsupportedSQL(f"{type(tree).__name__.upper()} (tables are immutable views on Spark)")
             else:

@@ -190,8 +190,11 @@ def hex_token_sets(hsets) -> tuple[np.ndarray, np.ndarray]:
     nib = _HEX[raw]
     if (nib == 255).any():
         raise ValueError("skeleton hash sets must hold lower-case hex digits only")
-    nib = nib.reshape(-1, 16).astype(np.uint64)
+    nib = nib.reshape(-1, 16)
+    # one column at a time: widening the whole (tokens x 16) matrix to uint64 first took 128 bytes
+    # per token (6 GB for the 50M sentence hashes of a 16M-request log)
     tokens = np.zeros(len(nib), dtype=np.uint64)
     for j in range(16):
-        tokens = (tokens << np.uint64(4)) | nib[:, j]
+        tokens <<= np.uint64(4)
+        tokens |= nib[:, j]
     return tokens, offsets

@@ -95,9 +95,14 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
     set_of = np.repeat(np.arange(n, dtype=np.int64), sizes)
     # token ids for verification, each set's ids sorted
     _, inv = np.unique(tokens, return_inverse=True)
-    ids = inv.ravel().astype(np.int64)
+    ids = inv.ravel().astype(np.int32 if len(tokens) < 2 ** 31 else np.int64)
+    del inv
     by_set = np.lexsort((ids, set_of))
-    verify = _Verifier(ids[by_set], offsets, int(ids.max()) + 1, threshold)
+    n_ids = int(ids.max()) + 1
+    ids = ids[by_set]
+    del by_set, set_of  # held to the end otherwise: 8 bytes per token each, gigabytes on a 16M-request log
+    verify = _Verifier(ids, offsets, n_ids, threshold)
+    del ids
     bucket, member = _lsh_memberships(tokens, offsets, threshold, num_perm, seed)
     label = np.arange(n, dtype=np.int64)
     edges_a, edges_b = [], []
@@ -220,7 +225,7 @@ class _Verifier:
         width = int(self.sizes.max()) if n else 0
         if width <= self.DENSE_MAX:
             pos = np.arange(len(token_ids)) - np.repeat(offsets[:-1], self.sizes)
-            self.dense = np.full((n, max(width, 1)), -1, dtype=np.int64)
+            self.dense = np.full((n, max(width, 1)), -1, dtype=token_ids.dtype)
             self.dense[np.repeat(np.arange(n), self.sizes), pos] = token_ids
             self.rows = None
         else:

@@ -112,8 +112,12 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     """
     if not comm:
         return []
-    cdf = pd.DataFrame({"account_id": list(comm), "community": list(comm.values())})
-    e = edges.merge(cdf, on="account_id")
+    # communities with fewer than min_accounts accounts cannot become groups (members only drop out
+    # below), so their edges are left out before any work: most accounts, a small share of the rows
+    size = pd.Series(comm).value_counts()
+    community = edges["account_id"].map(comm)
+    e = edges.assign(community=community)[community.map(size).fillna(0).to_numpy() >= min_accounts]
+    e = e.assign(community=e["community"].astype(np.int64))
     # keep group-specific artifacts: held by >= 2 members, and mostly by members (exclusivity)
     held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
     e = e.assign(exclusivity=held / e["df"])

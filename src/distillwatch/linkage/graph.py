@@ -66,6 +66,17 @@ KIND_FAMILY = {"payment": "identity", "signup_ip": "identity", "ip_day": "infras
 """Evidence family of each artifact kind."""
 
 
+REQUEST_ARTIFACTS = (
+    ("template", "template_id", "template_id IS NOT NULL"),
+    ("system_prompt", "system_hash", "system_hash IS NOT NULL"),
+    ("client_fp", "client_fp", "TRUE"),
+    ("param_fp", "param_fp", "TRUE"),
+    ("ip_day", "client_ip || '@' || strftime(ts, '%Y-%m-%d')", "client_ip IS NOT NULL"),
+    ("prefix_day", "ip_prefix || '@' || strftime(ts, '%Y-%m-%d')", "ip_prefix IS NOT NULL"),
+)
+"""Request-level artifact kinds: (kind, SQL expression of the artifact over ``req_features``, row filter)."""
+
+
 def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
     """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support, ext_share) and return the kept edges.
 
@@ -80,30 +91,38 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     Template edges carry ``extraction_share``, the share of the template's requests that ask for
     reasoning traces, rubric grading or long outputs (needs table ``template_accounts``).
     """
-    acct_sql = ""
-    if has_accounts:
-        acct_sql = """
-          UNION ALL SELECT a.account_id, 'payment', a.payment_fingerprint, 1, 0, 1.0, n.ext_share FROM accounts a
-            JOIN acct_n n USING (account_id) WHERE a.payment_fingerprint IS NOT NULL
-          UNION ALL SELECT a.account_id, 'signup_ip', a.signup_ip, 1, 0, 1.0, n.ext_share FROM accounts a
-            JOIN acct_n n USING (account_id) WHERE a.signup_ip IS NOT NULL"""
     engine.run("link:artifacts", f"""
-        CREATE OR REPLACE TABLE account_artifacts AS
-        WITH rf AS (SELECT *, ({EXTRACTION_REQUEST_SQL})::INT AS ext FROM req_features),
-        acct_n AS (SELECT account_id, count(*) AS n_req, avg(ext) AS ext_share FROM rf GROUP BY account_id),
-        r AS (
-          SELECT account_id, 'template' AS kind, template_id AS artifact, ext FROM rf WHERE template_id IS NOT NULL
-          UNION ALL SELECT account_id, 'system_prompt', system_hash, ext FROM rf WHERE system_hash IS NOT NULL
-          UNION ALL SELECT account_id, 'client_fp', client_fp, ext FROM rf
-          UNION ALL SELECT account_id, 'param_fp', param_fp, ext FROM rf
-          UNION ALL SELECT account_id, 'ip_day', client_ip || '@' || strftime(ts, '%Y-%m-%d'), ext FROM rf
-            WHERE client_ip IS NOT NULL
-          UNION ALL SELECT account_id, 'prefix_day', ip_prefix || '@' || strftime(ts, '%Y-%m-%d'), ext FROM rf
-            WHERE ip_prefix IS NOT NULL),
-        agg AS (SELECT account_id, kind, artifact, count(*) AS n, sum(ext) AS n_ext FROM r GROUP BY ALL)
-        SELECT agg.account_id, kind, artifact, n, n_ext, sqrt(n / acct_n.n_req) AS support, acct_n.ext_share
-        FROM agg JOIN acct_n USING (account_id)
-        {acct_sql}""")
+        CREATE OR REPLACE TABLE link_acct_n AS
+        SELECT account_id, count(*) AS n_req, avg(({EXTRACTION_REQUEST_SQL})::INT) AS ext_share
+        FROM req_features GROUP BY account_id""")
+    # one aggregation per kind, each into its own table, then one plain concatenation: a single
+    # GROUP BY over the union of all kinds (six rows per request) ran out of memory at 16M
+    # requests under a 4 GB cap (docs/benchmarks.md)
+    parts = []
+    for kind, expr, where in REQUEST_ARTIFACTS:
+        parts.append(f"link_art_{kind}")
+        engine.run("link:artifacts", f"""
+            CREATE OR REPLACE TABLE link_art_{kind} AS
+            WITH r AS (SELECT account_id, {expr} AS artifact, ({EXTRACTION_REQUEST_SQL})::INT AS ext
+                       FROM req_features WHERE {where}),
+            agg AS (SELECT account_id, artifact, count(*) AS n, sum(ext) AS n_ext FROM r GROUP BY account_id, artifact)
+            SELECT agg.account_id, '{kind}' AS kind, artifact, n::BIGINT AS n, n_ext::BIGINT AS n_ext,
+                   sqrt(n / a.n_req) AS support, a.ext_share
+            FROM agg JOIN link_acct_n a USING (account_id)""")
+    if has_accounts:
+        for kind, col in (("payment", "payment_fingerprint"), ("signup_ip", "signup_ip")):
+            parts.append(f"link_art_{kind}")
+            engine.run("link:artifacts", f"""
+                CREATE OR REPLACE TABLE link_art_{kind} AS
+                SELECT a.account_id, '{kind}' AS kind, a.{col} AS artifact, 1::BIGINT AS n, 0::BIGINT AS n_ext,
+                       1.0::DOUBLE AS support,
+                       n.ext_share
+                FROM accounts a JOIN link_acct_n n USING (account_id) WHERE a.{col} IS NOT NULL""")
+    engine.run("link:artifacts", "CREATE OR REPLACE TABLE account_artifacts AS "
+               + " UNION ALL ".join(f"SELECT account_id, kind, artifact, n, n_ext, support, ext_share FROM {t}"
+                                    for t in parts))
+    for t in parts + ["link_acct_n"]:
+        engine.run("link:artifacts", f"DROP TABLE IF EXISTS {t}")
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     pure_kinds = ", ".join(repr(k) for k in PURE_KINDS)
@@ -189,15 +208,16 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
 
     if edges.empty:
         return {}
-    accts = sorted(edges["account_id"].unique())
-    arts = sorted(set(zip(edges["kind"], edges["artifact"])))
+    # node numbers without Python objects per edge (tuples, dicts and nested lists took several GB
+    # at 16M requests): accounts in sorted order, then artifacts in sorted (kind, artifact) order
+    src, accts = pd.factorize(edges["account_id"].astype(object), sort=True)
+    art = edges.groupby(["kind", "artifact"], sort=True, dropna=False).ngroup().to_numpy()
+    n_arts = int(art.max()) + 1
+    dst = art + len(accts)
+    accts = list(accts)
     a_idx = {a: i for i, a in enumerate(accts)}
-    r_idx = {a: len(accts) + i for i, a in enumerate(arts)}
-    src = edges["account_id"].map(a_idx).to_numpy()
-    dst = np.fromiter((r_idx[(k, a)] for k, a in zip(edges["kind"], edges["artifact"])), dtype=np.int64,
-                      count=len(edges))
-    g = ig.Graph(n=len(accts) + len(arts), edges=np.column_stack([src, dst]).tolist(), directed=False)
-    g.es["weight"] = edges["weight"].astype(float).tolist()
+    g = ig.Graph(n=len(accts) + n_arts, edges=np.column_stack([src, dst]).astype(np.int64), directed=False)
+    g.es["weight"] = edges["weight"].astype(float).to_numpy()
     ig.set_random_number_generator(random.Random(params.seed))
     part = g.community_leiden(objective_function="modularity", weights="weight",
                               resolution=params.resolution, n_iterations=-1)
@@ -223,7 +243,7 @@ def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) 
     from scipy.sparse.csgraph import connected_components
 
     hubs = edges[edges["pure"]]
-    comm_of = hubs["account_id"].map(lambda a: memb[a_idx[a]])
+    comm_of = hubs["account_id"].map(a_idx).map(np.asarray(memb).__getitem__)
     held = hubs.assign(c=comm_of).groupby(["kind", "artifact", "c"])["account_id"].nunique().reset_index()
     size = pd.Series(memb).value_counts()
     held = held[held["account_id"] >= np.minimum(2, held["c"].map(size).to_numpy())]
