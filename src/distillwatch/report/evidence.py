@@ -102,15 +102,19 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
     for name, sql in queries.items():
         engine.table(sql).to_pandas().to_parquet(out / name, index=False)
         written.append(name)
-    edges = [(g.campaign_id, a, k, art, int(df), float(ex)) for g in result.groups if g.is_campaign
-             for a, k, art, df, ex in zip(g.edges["account_id"], g.edges["kind"], g.edges["artifact"],
-                                          g.edges["df"], g.edges["exclusivity"])]
-    pa_edges = pa.table({"campaign_id": pa.array([e[0] for e in edges], pa.string()),
-                         "account_id": pa.array([e[1] for e in edges], pa.string()),
-                         "kind": pa.array([e[2] for e in edges], pa.string()),
-                         "artifact": pa.array([str(e[3]) for e in edges], pa.string()),
-                         "holders": pa.array([e[4] for e in edges], pa.int64()),
-                         "exclusivity": pa.array([e[5] for e in edges], pa.float64())})
+    # column by column, without a Python tuple per edge (a 25,000-account campaign holds tens of millions)
+    schema = pa.schema([("campaign_id", pa.string()), ("account_id", pa.string()), ("kind", pa.string()),
+                        ("artifact", pa.string()), ("holders", pa.int64()), ("exclusivity", pa.float64())])
+    parts = []
+    for g in result.groups:
+        if not g.is_campaign or g.edges.empty:
+            continue
+        e = g.edges
+        parts.append(pa.table([pa.repeat(pa.scalar(g.campaign_id, pa.string()), len(e)),
+                               *(pa.array(e[c].astype(str), type=pa.string()) for c in ("account_id", "kind", "artifact")),
+                               pa.array(e["df"].astype("int64").to_numpy(), pa.int64()),
+                               pa.array(e["exclusivity"].astype("float64").to_numpy(), pa.float64())], schema=schema))
+    pa_edges = pa.concat_tables(parts) if parts else schema.empty_table()
     import pyarrow.parquet as pq
 
     pq.write_table(pa_edges, out / "campaign_edges.parquet")
