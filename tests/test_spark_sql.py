@@ -53,6 +53,8 @@ CASES = [
     ("list_distinct", f"SELECT list(DISTINCT x ORDER BY x) AS v FROM {T}", ["a", "b", "c"]),
     # mode without a tie: b appears twice
     ("mode", f"SELECT mode(x) AS v FROM {T}", "b"),
+    # the form the pipeline writes: a and b tie (twice each) -> the smallest, a, on both engines
+    ("mode_ordered_tie", "SELECT mode(x ORDER BY x) AS v FROM (VALUES ('b'), ('a'), ('c'), ('a'), ('b')) t(x)", "a"),
     # sqlglot's own translations the pipeline relies on
     ("split_regex", "SELECT string_split_regex('a. b..c.', '[.]+') AS v", ["a", " b", "c", ""]),
     ("string_agg_ordered", f"SELECT string_agg(x, ',' ORDER BY n, x) AS v FROM {T}", "b,c,a,b"),
@@ -84,6 +86,8 @@ def test_mode_tie_is_deterministic_on_spark(spark):
     "SELECT regexp_matches('a', 'a', 'g')",  # only the 'i' flag is translated
     "SELECT ([1, 2, 3])[1:k] FROM t",  # slice bounds must be literals
     "SELECT list(x ORDER BY y) FROM t",  # only list(DISTINCT x ORDER BY x)
+    "SELECT mode(x ORDER BY y) FROM t",  # only mode(x ORDER BY x)
+    "SELECT mode(x ORDER BY x DESC) FROM t",
 ])
 def test_untranslatable_constructs_raise(sql):
     with pytest.raises(UnsupportedSQL):
@@ -109,3 +113,41 @@ def test_memory_limit_in_spark_units(text, expected):
     assert _spark_size(text) == expected
     with pytest.raises(ValueError):
         _spark_size("lots")
+
+
+def test_duckdb_ordered_mode_breaks_ties_to_the_smallest_value():
+    """Plain ``mode`` on DuckDB picks among tied values in an order that varies with threads (a
+    campaign's evidence text changed between two scans of the same log); ``mode(x ORDER BY x)``
+    gives the smallest. Expected values come from counting in Python."""
+    import collections
+
+    con = duckdb.connect()
+    con.execute("SET threads=2")
+    n, groups = 2_000_000, 1000  # several row groups, so two threads each count part of every group
+    # row i: group i % 1000, value by k = i // 1000: 'a' when k % 5 == 0, else 'c' for odd k, 'b' for even k
+    con.execute(f"CREATE TABLE t AS SELECT (i % {groups})::INT AS g, CASE WHEN (i // {groups}) % 5 = 0 THEN 'a' "
+                f"WHEN (i // {groups}) % 2 = 1 THEN 'c' ELSE 'b' END AS x FROM range({n}) r(i)")
+    per_group = collections.Counter("a" if k % 5 == 0 else ("c" if k % 2 else "b") for k in range(n // groups))
+    top = max(per_group.values())
+    assert sorted(v for v, c in per_group.items() if c == top) == ["b", "c"]  # a tie, and 'c' is met first
+    expected = {g: "b" for g in range(groups)}
+    for _ in range(3):
+        got = dict(con.execute("SELECT g, mode(x ORDER BY x) FROM t GROUP BY g").fetchall())
+        assert got == expected
+
+
+def test_pipeline_sql_writes_mode_in_its_ordered_form():
+    """Every ``mode(`` in the pipeline's SQL is ``mode(x ORDER BY x)`` (see the test above)."""
+    import pathlib
+    import re
+
+    src = pathlib.Path(__file__).resolve().parents[1] / "src" / "distillwatch"
+    bad = []
+    for f in src.rglob("*.py"):
+        if f.name == "spark_sql.py":  # the translator, which writes Spark's mode(x, true)
+            continue
+        for m in re.finditer(r"\bmode\(([^()]*)\)", f.read_text()):
+            arg = m.group(1)
+            if arg and not re.fullmatch(r"\s*([\w.]+)\s+ORDER BY\s+\1\s*", arg):
+                bad.append(f"{f.name}: {m.group(0)}")
+    assert not bad, bad

@@ -257,7 +257,8 @@ def peak_rss_bytes() -> int | None:
 
     Read at the end of each stage, it shows which stage raised the high-water mark
     (``summary.json`` ``peak_rss_bytes_after_stage``), which a whole-run figure such as
-    ``/usr/bin/time -v`` cannot.
+    ``/usr/bin/time -v`` cannot. It counts this process only: with the Spark engine the JVM (driver
+    and local executors) runs as a child process and is not included.
     """
     try:
         import resource

@@ -19,7 +19,10 @@ meaning differs between the engines, or that sqlglot (30.x) translates wrongly:
 - ``first(x ORDER BY a DESC, b)`` (not Spark syntax) -> ``min_by(x, named_struct('k0', -(a), 'k1', b))``;
   DESC keys must be numeric.
 - ``list(DISTINCT x ORDER BY x)``: sqlglot loses the order -> ``array_sort(collect_set(x))``.
-- ``mode(x)``: ties broken in no documented order -> ``mode(x, true)`` (Spark: the smallest tied value).
+- ``mode(x ORDER BY x)`` (DuckDB: the smallest tied value, because ties go to the first value met
+  and the input is sorted) -> ``mode(x, true)`` (Spark: the smallest tied value). Plain ``mode(x ORDER BY x)``
+  maps the same way, but on DuckDB it breaks ties in no documented order (it varies run to run with
+  threads), so the pipeline's SQL always writes the ``ORDER BY`` form.
 - ``CREATE [OR REPLACE] TABLE t AS q`` / ``DROP TABLE t`` are run by
   :class:`distillwatch.engine.spark.SparkEngine` as materialised temporary views.
 
@@ -27,7 +30,6 @@ Known differences not rewritten: regular expressions run on RE2 in DuckDB and on
 in Spark. For the ASCII lexicons in :mod:`distillwatch.signals.request` the two agree on ASCII
 text; on other scripts they can differ: Java's ``\\b`` counts Unicode letters as word characters
 (RE2's is ASCII-only), and Java's ``(?i)`` folds ASCII case only (RE2 folds Unicode case).
-DuckDB's ``mode`` breaks ties in no documented order; Spark's is deterministic.
 
 :func:`to_spark` raises :class:`UnsupportedSQL` for constructs with no faithful rewrite here: a
 slice with non-literal bounds, ``//`` (DOUBLE division but integer truncation in DuckDB, which
@@ -205,9 +207,16 @@ def _list_distinct_sorted(node: exp.Expression) -> exp.Expression:
 
 
 def _mode(node: exp.Expression) -> exp.Expression:
-    if isinstance(node, exp.Mode) and node.expression is None:
-        return _fn("mode", node.this, exp.true())
-    return node
+    """``mode(x ORDER BY x)`` (and plain ``mode(x ORDER BY x)``) -> ``mode(x, true)``: the smallest tied value."""
+    if not isinstance(node, exp.Mode) or node.expression is not None:
+        return node
+    x = node.this
+    if isinstance(x, exp.Order):
+        keys = x.expressions
+        if len(keys) != 1 or keys[0].this != x.this or keys[0].args.get("desc"):
+            raise UnsupportedSQL(f"ordered mode {node.sql('duckdb')} (only mode(x ORDER BY x))")
+        x = x.this
+    return _fn("mode", x.copy(), exp.true())
 
 
 REWRITES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (

@@ -54,11 +54,12 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
     has_accounts = engine.has_table("accounts")
     if has_accounts:
         acct_join = "LEFT JOIN accounts a ON a.account_id = f.account_id"
-        acct_cols = ("coalesce(any_value(a.org_id), mode(f.org_id)) AS org_id, any_value(a.created_at) AS created_at, "
+        acct_cols = ("coalesce(any_value(a.org_id), mode(f.org_id ORDER BY f.org_id)) AS org_id, "
+                     "any_value(a.created_at) AS created_at, "
                      "any_value(a.verification) AS verification")
     else:
         acct_join = ""
-        acct_cols = "mode(f.org_id) AS org_id, NULL::TIMESTAMPTZ AS created_at, NULL::VARCHAR AS verification"
+        acct_cols = "mode(f.org_id ORDER BY f.org_id) AS org_id, NULL::TIMESTAMPTZ AS created_at, NULL::VARCHAR AS verification"
     queries = {
         "campaign_members.parquet": "SELECT * FROM campaign_members ORDER BY campaign_id, account_id",
         "campaign_daily.parquet": """
@@ -78,7 +79,7 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
                 WHERE proxy_kind IS NOT NULL
               UNION ALL SELECT campaign_id, 'template', template_id, skeleton, NULL, request_id, account_id, ts FROM r
                 WHERE template_id IS NOT NULL)
-            SELECT campaign_id, kind, value, mode(detail) AS detail, count(*) AS n_requests,
+            SELECT campaign_id, kind, value, mode(detail ORDER BY detail) AS detail, count(*) AS n_requests,
                    count(DISTINCT account_id) AS n_accounts, min(ts) AS first_seen, max(ts) AS last_seen
             FROM a GROUP BY campaign_id, kind, value, gkey
             ORDER BY campaign_id, kind, n_requests DESC, value, detail""",
