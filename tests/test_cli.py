@@ -152,6 +152,8 @@ def test_scan_all_rows_bad_exits_2(tmp_path):
                               "--intel", str(write_tiny_intel(tmp_path / "ip"))])
     assert res.exit_code == 2
     assert squash(str(log)) in squash(res.output)
+    # the error is the first thing printed: no leftover progress line ("⠋ ingest 0:00:00") before it
+    assert res.output.lstrip().startswith("error:"), res.output[:200]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +282,11 @@ def test_work_dir_that_is_a_file_or_read_only_is_a_clear_error(tmp_path):
     assert res.exit_code == 2 and f"work folder {afile}: cannot use it as a folder" in res.output
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", "/proc/distillwatch-x"])
     assert res.exit_code == 2 and "work folder /proc/distillwatch-x" in res.output
+    # the refused scans leave no empty output folders behind; an existing one is kept
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+    (tmp_path / "o3").mkdir()
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o3"), "--work-dir", str(afile)])
+    assert res.exit_code == 2 and (tmp_path / "o3").is_dir()
 
 
 def test_scan_summary_peak_rss_per_stage(scanned):

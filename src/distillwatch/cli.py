@@ -60,6 +60,7 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
                                                       **({"work_dir": str(work_dir)} if work_dir else {})},
                        distribution_tests=distribution_tests)
         except (DistillwatchError, FileNotFoundError) as exc:
+            prog.live.transient = True  # no leftover progress line before the error
             prog.stop()
             _fail(str(exc))
         prog.update(task, completed=len(STAGES), description="[green]done[/]")

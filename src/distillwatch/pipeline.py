@@ -97,11 +97,14 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
     from distillwatch.intel import load_intel
 
     lp, sp = link_params or LinkParams(), score_params or ScoreParams()
+    made_out = bool(out) and not Path(out).exists()
     if out:
         _prepare_out(Path(out))
     try:
         eng = get_engine(engine, memory_limit=memory_limit, **(engine_options or {}))
     except (ValueError, ImportError) as exc:
+        if made_out:  # a refused engine setting leaves no empty output folder behind
+            Path(out).rmdir()
         raise InputError(str(exc)) from exc
     timings: dict[str, float] = {}
     peaks: dict[str, int] = {}
