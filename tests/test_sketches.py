@@ -115,3 +115,22 @@ def test_hex_token_sets_parses_without_a_loop_and_rejects_bad_hashes():
         hex_token_sets(["abc"])
     with pytest.raises(ValueError, match="hex digits"):
         hex_token_sets(["zzzzzzzzzzzzzzzz"])
+
+
+def test_hex_token_sets_in_slices_matches_python_parsing(monkeypatch):
+    """Parsed in slices of 3 strings (the real slice is 1M):
+    tokens and offsets equal a plain Python parse of every hash with int(h, 16)."""
+    import distillwatch.features.request_features as rf
+
+    rng = np.random.default_rng(5)
+    rows = [",".join(f"{int(x):016x}" for x in rng.integers(0, 2 ** 63, size=k, dtype=np.int64)) for k in
+            (1, 4, 2, 7, 1, 3, 5, 1, 2, 6)]
+    want_tokens = [int(h, 16) for r in rows for h in r.split(",")]
+    want_offsets = np.cumsum([0] + [len(r.split(",")) for r in rows])
+    monkeypatch.setattr(rf, "HEX_CHUNK", 3)
+    tokens, offsets = rf.hex_token_sets(rows)
+    assert tokens.tolist() == want_tokens
+    assert offsets.tolist() == want_offsets.tolist()
+    # one bad hash in a later slice is still found
+    with pytest.raises(ValueError):
+        rf.hex_token_sets(rows[:7] + ["0123"])

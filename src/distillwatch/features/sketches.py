@@ -103,22 +103,13 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
     del by_set, set_of  # held to the end otherwise: 8 bytes per token each, gigabytes on a 16M-request log
     verify = _Verifier(ids, offsets, n_ids, threshold)
     del ids
-    bucket, member = _lsh_memberships(tokens, offsets, threshold, num_perm, seed)
+    # memberships band by band, int32 where they fit: all bands at once took about 100 bytes per
+    # membership through sorting and peeling (about 180M memberships, 18 GB, for the 9M skeletons
+    # of a 28.8M-request log)
+    bands = _lsh_memberships(tokens, offsets, threshold, num_perm, seed)
     label = np.arange(n, dtype=np.int64)
-    edges_a, edges_b = [], []
     n_groups = n
     for p in range(PEEL_PASSES):
-        if not len(bucket):
-            break
-        # only buckets whose members are not yet one group; families already joined drop out
-        comp = label[member]
-        o = np.argsort(bucket, kind="stable")
-        bk = bucket[o]
-        starts = np.flatnonzero(np.concatenate(([True], bk[1:] != bk[:-1])))
-        mixed = np.minimum.reduceat(comp[o], starts) != np.maximum.reduceat(comp[o], starts)
-        mixed_bucket = np.repeat(mixed, np.diff(np.append(starts, len(bk))))
-        if not mixed_bucket.any():
-            break
         if p == 0:
             visit = np.arange(n, dtype=np.int64)
         else:
@@ -126,10 +117,29 @@ def near_duplicate_roots_csr(tokens: np.ndarray, offsets: np.ndarray, threshold:
             size = np.bincount(label, minlength=n)[label]
             visit = np.empty(n, dtype=np.int64)
             visit[np.lexsort((np.random.default_rng(p).permutation(n), size))] = np.arange(n)
-        a, b = _peel(bk[mixed_bucket], member[o][mixed_bucket], visit, verify)
-        edges_a.append(a)
-        edges_b.append(b)
-        label = _components(np.concatenate(edges_a), np.concatenate(edges_b), n)
+        any_mixed = False
+        for bucket, member in bands:
+            if not len(bucket):
+                continue
+            # only buckets whose members are not yet one group: peeling one that is can only add
+            # edges inside a group, so skipping it leaves the groups exactly as they would be
+            comp = label[member]
+            o = np.argsort(bucket, kind="stable")
+            bk = bucket[o]
+            starts = np.flatnonzero(np.concatenate(([True], bk[1:] != bk[:-1])))
+            mixed = np.minimum.reduceat(comp[o], starts) != np.maximum.reduceat(comp[o], starts)
+            del comp
+            mixed_bucket = np.repeat(mixed, np.diff(np.append(starts, len(bk))))
+            if not mixed_bucket.any():
+                continue
+            any_mixed = True
+            a, b = _peel(bk[mixed_bucket], member[o][mixed_bucket], visit, verify)
+            del o, bk, mixed_bucket
+            if len(a):
+                # groups are named by their smallest member, so joining roots and relabelling is exact
+                label = _components(label[a], label[b], n)[label]
+        if not any_mixed:
+            break
         groups = len(np.unique(label))
         if groups == n_groups:
             break
@@ -159,7 +169,8 @@ def _components(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    g = sp.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    # int32 weights: duplicate pairs are summed, and int8 sums could wrap to an explicit zero
+    g = sp.coo_matrix((np.ones(len(a), dtype=np.int32), (a, b)), shape=(n, n)).tocsr()
     _, label = connected_components(g, directed=False)
     root = np.full(label.max() + 1, n, dtype=np.int64)
     np.minimum.at(root, label, np.arange(n, dtype=np.int64))
@@ -251,12 +262,13 @@ class _Verifier:
 
 
 def _lsh_memberships(tokens: np.ndarray, offsets: np.ndarray, threshold: float, num_perm: int, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """LSH bucket memberships ``(bucket, member)`` of all bands, only for buckets of two or more sets.
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """LSH bucket memberships ``(bucket, member)`` of each band, only for buckets of two or more sets.
 
     Band ``j`` of set ``k`` is the tuple of MinHash values ``j*r .. j*r + r - 1`` (``r = num_perm /
     bands``), hashed to one uint64 key; equal keys in one band form a bucket. Empty sets join no
-    bucket. Bucket ids are unique across bands.
+    bucket. Returns one pair of arrays per band (bucket ids are numbered within the band), int32
+    when the number of sets allows.
     """
     bands = _bands_for(threshold, num_perm)
     r = num_perm // bands
@@ -265,24 +277,26 @@ def _lsh_memberships(tokens: np.ndarray, offsets: np.ndarray, threshold: float, 
     add = rng.integers(0, 2 ** 63, size=num_perm, dtype=np.uint64)
     sizes = np.diff(offsets)
     nonempty = np.flatnonzero(sizes > 0)
+    idx = np.int32 if len(sizes) < 2 ** 31 else np.int64
     base = _mix(tokens)
-    out_b, out_m = [], []
-    next_id = 0
+    out = []
     for band in range(bands):
         key = np.zeros(len(nonempty), dtype=np.uint64)
         for i in range(band * r, (band + 1) * r):
             h = (base * mul[i] + add[i]) >> np.uint64(32)
             key = _mix(key * np.uint64(0x100000001B3) + np.minimum.reduceat(h, offsets[nonempty]))
+            del h
         order = np.argsort(key, kind="stable")
         sk = key[order]
+        del key
         starts = np.flatnonzero(np.concatenate(([True], sk[1:] != sk[:-1])))
-        lens = np.diff(np.append(starts, len(sk)))
+        del sk
+        lens = np.diff(np.append(starts, len(order)))
         big = np.repeat(lens >= 2, lens)
-        out_m.append(nonempty[order[big]])
-        ids = np.repeat(np.arange(len(starts), dtype=np.int64), lens)[big]
-        out_b.append(ids + next_id)
-        next_id += len(starts)
-    return np.concatenate(out_b), np.concatenate(out_m)
+        member = nonempty[order[big]].astype(idx)
+        bucket = np.repeat(np.arange(len(starts), dtype=idx), lens)[big]
+        out.append((bucket, member))
+    return out
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
