@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from distillwatch.engine.base import Engine
 from distillwatch.features.account_features import EXTRACTION_REQUEST_SQL
@@ -126,28 +127,44 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     pure_kinds = ", ".join(repr(k) for k in PURE_KINDS)
+    # lockstep groups join the same fetch (after every other kind, in artifact then account order,
+    # as they are built), so the edge frame is made once: a concatenation copied all of it
+    lock = lockstep_artifacts(engine, params)
+    lock_sql = ""
+    if len(lock):
+        engine.register("link_lockstep", pa.Table.from_pandas(
+            lock[["account_id", "artifact", "n", "df"]].astype({"n": "int64", "df": "int64"}), preserve_index=False))
+        lock_sql = """
+          UNION ALL SELECT account_id, 'lockstep' AS kind, artifact, n, 1.0::DOUBLE AS support, df, FALSE AS pure,
+                           NULL::DOUBLE AS extraction_share
+          FROM link_lockstep"""
     t = engine.table(f"""
         WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df,
                            sum(n_ext) / sum(n) >= {float(params.hub_pure_share)}
                            AND avg(CASE WHEN ext_share >= 0.5 THEN 1.0 ELSE 0.0 END) >= {float(params.hub_pure_share)}
                              AS pure
-                    FROM account_artifacts GROUP BY ALL)
-        SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
-               a.kind IN ({pure_kinds}) AND df.pure AS pure,
-               CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
-        FROM account_artifacts a JOIN df USING (kind, artifact)
-        LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
-        WHERE df.df BETWEEN 2 AND {hub}
-           OR (df.df > {hub} AND df.pure AND a.kind IN ({pure_kinds}))
-        ORDER BY a.kind, a.artifact, a.account_id""").to_pandas()
-    lock = lockstep_artifacts(engine, params)
+                    FROM account_artifacts GROUP BY ALL),
+        kept AS (
+          SELECT a.account_id, a.kind, a.artifact, a.n, a.support, df.df,
+                 a.kind IN ({pure_kinds}) AND df.pure AS pure,
+                 CASE WHEN a.kind = 'template' THEN ts.extraction_share END AS extraction_share
+          FROM account_artifacts a JOIN df USING (kind, artifact)
+          LEFT JOIN template_accounts ts ON a.kind = 'template' AND ts.template_id = a.artifact
+          WHERE df.df BETWEEN 2 AND {hub}
+             OR (df.df > {hub} AND df.pure AND a.kind IN ({pure_kinds}))
+          {lock_sql})
+        SELECT * FROM kept
+        ORDER BY kind = 'lockstep', kind, artifact, account_id""").to_pandas(self_destruct=True)
     if len(lock):
-        t = pd.concat([t, lock], ignore_index=True)
-    t["pure"] = t["pure"].astype("boolean").fillna(False).astype(bool)  # lockstep groups are never pure
+        engine.run("link:artifacts", "DROP TABLE IF EXISTS link_lockstep")
+    t["pure"] = t["pure"].astype("boolean").fillna(False).astype(bool)
+    # weight = kind weight x rarity x support (module doc); neither factor is kept as a column
     denom = math.log(max(n_accounts, 3))
-    t["rarity"] = np.log(n_accounts / t["df"].clip(lower=1)) / denom
+    rarity = np.log(n_accounts / t["df"].clip(lower=1)) / denom
     kind_w = t["kind"].map(params.kind_weights).astype(float).fillna(0.0)
-    t["weight"] = kind_w * t["rarity"].astype(float).clip(lower=0.05) * t["support"].astype(float)
+    t["weight"] = kind_w * rarity.astype(float).clip(lower=0.05) * t["support"].astype(float)
+    del rarity, kind_w
+    t = t.drop(columns=["support"])
     t.attrs["hub_limit"] = hub
     t.attrs["n_accounts"] = n_accounts
     return t
