@@ -21,8 +21,8 @@ import shutil
 
 import time
 
-from common import (DATA, PY, bulk_log, gib, load_results, machine, parse_size, parse_time_v, save_results, size_label,
-                    timed, write_section)
+from common import (DATA, PY, bulk_log, failure_reason, gib, load_results, machine, parse_size, parse_time_v,
+                    save_results, size_label, timed, write_section)
 
 FLOOR_SQL = ("SELECT count(*) AS n, sum(list_sum(list_transform(messages, lambda m: length(m.content)))) AS chars "
              "FROM read_parquet('{path}')")
@@ -34,14 +34,22 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
     """Generate (if needed), scan and floor-scan one size; return its figures.
 
     ``reuse``: when this size's scan output and its ``time -v`` log are already there (a run that
-    stopped after the scan), take the scan's figures from them instead of scanning again.
+    stopped after the scan), take the scan's figures from them instead of scanning again; a log of
+    a scan that failed (no summary.json) is recorded as that failure.
+
+    A scan that fails is recorded too, as "did not finish" with its wall time, CPU time, peak RSS and
+    reason (:func:`common.failure_reason`); the floor is still measured.
     """
     d, man = bulk_log(n, seed)
     out = DATA / f"scan_{size_label(n)}_s{seed}"
     log = DATA / f"scan_{size_label(n)}.log"
     m0 = machine()
-    if reuse and (out / "summary.json").exists() and log.exists():
-        r = parse_time_v(log.read_text().split("---- stderr ----", 1)[-1])
+    if reuse and log.exists() and ((out / "summary.json").exists() or "Command terminated by signal" in log.read_text()
+                                   or "Command exited with non-zero status" in log.read_text()):
+        err = log.read_text().split("---- stderr ----", 1)[-1]
+        r = parse_time_v(err)
+        r["failure"] = None if (out / "summary.json").exists() and "error" not in json.loads(
+            (out / "summary.json").read_text()) else failure_reason(err)
         m0["date_utc"] = time.strftime("%Y-%m-%d %H:%M", time.gmtime(log.stat().st_mtime - r["wall_s"]))
         m0["load_avg_1m"] = None
         m0["reused_scan"] = True
@@ -53,8 +61,8 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
             cmd += ["--memory-limit", memory_limit]
         if work_dir:
             cmd += ["--work-dir", work_dir]
-        r = timed(cmd, log=log)
-    summary = json.loads((out / "summary.json").read_text())
+        r = timed(cmd, log=log, check=False)
+    summary = json.loads((out / "summary.json").read_text()) if not r.get("failure") else {}
     floor_code = ("import duckdb, json; c = duckdb.connect(); c.execute(\"SET enable_progress_bar=false\"); "
                   f"print(json.dumps(c.sql({FLOOR_SQL.format(path=d / 'requests.parquet')!r}).fetchall()[0]))")
     f = timed([PY, "-c", floor_code])
@@ -67,14 +75,17 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
         "parquet_mb": round((d / "requests.parquet").stat().st_size / 1e6, 1),
         "generator_s": man.get("generator_wall_s"), "generator_rows_per_s": round(n / man["generator_wall_s"])
         if man.get("generator_wall_s") else None,
-        "scan_wall_s": r["wall_s"], "scan_cpu_s": r.get("cpu_s"), "scan_req_per_s": round(n / r["wall_s"]), "scan_peak_rss_bytes": r["peak_rss_bytes"],
-        "us_per_request": round(1e6 * r["wall_s"] / n, 2),
+        "scan_wall_s": r["wall_s"], "scan_cpu_s": r.get("cpu_s"), "scan_peak_rss_bytes": r["peak_rss_bytes"],
+        "failed": r.get("failure"),
+        "scan_req_per_s": None if r.get("failure") else round(n / r["wall_s"]),
+        "us_per_request": None if r.get("failure") else round(1e6 * r["wall_s"] / n, 2),
         "floor_wall_s": f["wall_s"], "floor_rows": n_floor, "floor_content_chars": chars,
         "floor_peak_rss_bytes": f["peak_rss_bytes"],
-        "ratio_to_floor": round(r["wall_s"] / f["wall_s"], 2),
+        "ratio_to_floor": None if r.get("failure") else round(r["wall_s"] / f["wall_s"], 2),
         "stage_s": summary.get("timings_s", {}), "stage_peak_rss_bytes": summary.get("peak_rss_bytes_after_stage", {}),
         "memory_limit": memory_limit, "work_dir": bool(work_dir),
-        "campaigns_found": len(json.loads((out / "campaigns.json").read_text())), "machine": m0,
+        "campaigns_found": None if r.get("failure") else len(json.loads((out / "campaigns.json").read_text())),
+        "machine": m0,
     }
     if not keep:
         shutil.rmtree(out, ignore_errors=True)
@@ -84,7 +95,7 @@ def run_size(n: int, seed: int, memory_limit: str | None, keep: bool, reuse: boo
 def render(results: dict) -> str:
     """Markdown for the scale:scan section from all stored results."""
     rows = sorted(results.values(), key=lambda x: x["requests"])
-    base = next((x for x in rows if x["requests"] == 1_000_000), None)
+    base = next((x for x in rows if x["requests"] == 1_000_000 and not x.get("failed")), None)
     lines = ["### End-to-end scan vs the floor (`bench/bench_scan.py`)", "",
              "Command: `/tmp/venv/bin/python bench/bench_scan.py 1M 4M 16M 28.8M` (each size's log is generated "
              "once by `distillwatch simulate --requests N` and cached). Targets: >= 48,000 req/s, peak RSS <= 12 GiB, "
@@ -93,9 +104,15 @@ def render(results: dict) -> str:
              "vs 1M | floor s | scan / floor | campaigns | quarantined | load avg | measured (UTC) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in rows:
-        vs = f"{x['us_per_request'] / base['us_per_request']:.2f}x" if base else "-"
         opts = " ".join(([f"--memory-limit {x['memory_limit']}"] if x.get("memory_limit") else [])
                         + (["--work-dir"] if x.get("work_dir") else [])) or "-"
+        if x.get("failed"):
+            lines.append(f"| {size_label(x['requests'])} | {x['accounts']:,} | {x['parquet_mb']} | {opts} | "
+                         f"**did not finish** after {x['scan_wall_s']} s: {x['failed']} | {x.get('scan_cpu_s', '-')} | - | "
+                         f"{gib(x['scan_peak_rss_bytes'])} | - | - | {x['floor_wall_s']} | - | - | - | "
+                         f"{x['machine'].get('load_avg_1m') or '-'} | {x['machine']['date_utc']} |")
+            continue
+        vs = f"{x['us_per_request'] / base['us_per_request']:.2f}x" if base else "-"
         lines.append(f"| {size_label(x['requests'])} | {x['accounts']:,} | {x['parquet_mb']} | {opts} | {x['scan_wall_s']} | "
                      f"{x.get('scan_cpu_s', '-')} | {x['scan_req_per_s']:,} | {gib(x['scan_peak_rss_bytes'])} | {x['us_per_request']} | {vs} | "
                      f"{x['floor_wall_s']} | {x['ratio_to_floor']} | {x['campaigns_found']} | {x['rows_quarantined']} | "
@@ -103,10 +120,11 @@ def render(results: dict) -> str:
     lines += ["", "Per-stage seconds (from each scan's summary.json):", ""]
     order = ("ingest", "ip_intel", "request_signals", "account_features", "account_signals", "linking", "campaigns",
              "scoring", "outputs")  # distillwatch.pipeline.STAGES
-    stages = [s for s in order if any(s in x["stage_s"] for x in rows)]
+    done = [x for x in rows if not x.get("failed")]
+    stages = [s for s in order if any(s in x["stage_s"] for x in done)]
     lines.append("| requests | " + " | ".join(stages) + " | total |")
     lines.append("|---" * (len(stages) + 2) + "|")
-    for x in rows:
+    for x in done:
         lines.append(f"| {size_label(x['requests'])} | " + " | ".join(str(x["stage_s"].get(s, "-")) for s in stages)
                      + f" | {x['stage_s'].get('total', '-')} |")
     measured = [x for x in rows if x.get("stage_peak_rss_bytes")]
@@ -147,9 +165,13 @@ def main() -> None:
         x = run_size(n, a.seed, a.memory_limit, a.keep, a.reuse, a.work_dir)
         results[size_label(n)] = x
         save_results("scan", results)
-        print(f"{size_label(n)}: scan {x['scan_wall_s']} s ({x['scan_req_per_s']:,} req/s), peak RSS "
-              f"{gib(x['scan_peak_rss_bytes'])} GiB; floor {x['floor_wall_s']} s -> {x['ratio_to_floor']}x; "
-              f"stages {x['stage_s']}", flush=True)
+        if x.get("failed"):
+            print(f"{size_label(n)}: scan did not finish after {x['scan_wall_s']} s ({x['failed']}), peak RSS "
+                  f"{gib(x['scan_peak_rss_bytes'])} GiB; floor {x['floor_wall_s']} s", flush=True)
+        else:
+            print(f"{size_label(n)}: scan {x['scan_wall_s']} s ({x['scan_req_per_s']:,} req/s), peak RSS "
+                  f"{gib(x['scan_peak_rss_bytes'])} GiB; floor {x['floor_wall_s']} s -> {x['ratio_to_floor']}x; "
+                  f"stages {x['stage_s']}", flush=True)
     body = render(results)
     write_section("scan", body)
     print(body)

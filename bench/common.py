@@ -46,7 +46,7 @@ def size_label(n: int) -> str:
     return str(n)
 
 
-def timed(cmd: list[str], log: Path | None = None) -> dict:
+def timed(cmd: list[str], log: Path | None = None, check: bool = True) -> dict:
     """Run ``cmd`` under ``/usr/bin/time -v``; return wall seconds, CPU seconds (user + system), peak RSS (bytes), stdout.
 
     CPU seconds matter on a shared machine: when other jobs hold the cores, wall time grows and
@@ -55,17 +55,33 @@ def timed(cmd: list[str], log: Path | None = None) -> dict:
     Peak RSS is the "Maximum resident set size" GNU time reports (kilobytes, converted to bytes):
     the largest RSS of the command's process tree's biggest process.
 
+    With ``check=False`` a failed command returns its figures too, with ``returncode`` and
+    ``failure`` (see :func:`failure_reason`) set.
+
     Raises:
-        RuntimeError: the command failed (its stderr tail is in the message).
+        RuntimeError: the command failed and ``check`` is true (its stderr tail is in the message).
     """
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=ENV)
     wall = time.perf_counter() - t0
     if log:
         log.write_text(p.stdout + "\n---- stderr ----\n" + p.stderr)
-    if p.returncode != 0:
+    if p.returncode != 0 and check:
         raise RuntimeError(f"{' '.join(cmd[:4])}... exited {p.returncode}:\n{p.stderr[-3000:]}")
-    return {**parse_time_v(p.stderr, wall), "stdout": p.stdout}
+    return {**parse_time_v(p.stderr, wall), "stdout": p.stdout, "returncode": p.returncode,
+            "failure": failure_reason(p.stderr) if p.returncode else None}
+
+
+def failure_reason(stderr: str) -> str:
+    """One line saying why a command run under ``time -v`` failed: the signal that killed it, or its
+    exit status and first ``error:`` line (the CLI's own message), from its stderr."""
+    sig = re.search(r"Command terminated by signal (\d+)", stderr)
+    if sig:
+        n = int(sig.group(1))
+        return f"killed by signal {n}" + (" (SIGKILL; on Linux usually the out-of-memory killer)" if n == 9 else "")
+    st = re.search(r"Command exited with non-zero status (\d+)", stderr)
+    err = next((ln.strip() for ln in stderr.splitlines() if ln.strip().startswith("error:")), "")
+    return f"exit {st.group(1) if st else '?'}" + (f": {err[:200]}" if err else "")
 
 
 def parse_time_v(stderr: str, fallback_wall: float | None = None) -> dict:
