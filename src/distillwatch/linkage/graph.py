@@ -227,16 +227,17 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
         return {}
     # node numbers without Python objects per edge (tuples, dicts and nested lists took several GB
     # at 16M requests): accounts in sorted order, then artifacts in sorted (kind, artifact) order
-    src, accts = pd.factorize(edges["account_id"].astype(object), sort=True)
+    src, accts = pd.factorize(edges["account_id"], sort=True)
     art = edges.groupby(["kind", "artifact"], sort=True, dropna=False).ngroup().to_numpy()
     n_arts = int(art.max()) + 1
     dst = art + len(accts)
     accts = list(accts)
     a_idx = {a: i for i, a in enumerate(accts)}
     g = ig.Graph(n=len(accts) + n_arts, edges=np.column_stack([src, dst]).astype(np.int64), directed=False)
-    g.es["weight"] = edges["weight"].astype(float).to_numpy()
+    del src, dst, art
+    # weights passed as an array, not stored as an edge attribute (a Python float per edge)
     ig.set_random_number_generator(random.Random(params.seed))
-    part = g.community_leiden(objective_function="modularity", weights="weight",
+    part = g.community_leiden(objective_function="modularity", weights=edges["weight"].astype(float).to_numpy(),
                               resolution=params.resolution, n_iterations=-1)
     memb = list(part.membership[: len(accts)])
     if "pure" in edges.columns and edges["pure"].any():
