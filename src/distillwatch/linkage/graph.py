@@ -81,6 +81,16 @@ REQUEST_ARTIFACTS = (
 def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
     """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support, ext_share) and return the kept edges.
 
+    Returns:
+        a DataFrame with one row per kept (account, artifact) edge, lockstep groups included:
+        ``account_id, kind, artifact, n`` (the account's requests carrying it; 1 for cards and signup
+        IPs), ``df`` (accounts holding it), ``pure`` (bool), ``extraction_share`` (templates only,
+        else NaN) and ``weight``; ordered by kind, artifact, account, lockstep rows last.
+        ``attrs`` hold ``hub_limit`` and ``n_accounts``.
+
+    Raises:
+        EngineError: a step failed.
+
     ``n_ext`` counts the account's requests with the artifact that are extraction requests and
     ``ext_share`` is the account's share of extraction requests overall. An artifact is
     *extraction-pure* when both at least ``hub_pure_share`` of its requests are extraction
