@@ -78,11 +78,25 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
               UNION ALL SELECT campaign_id, 'proxy', proxy_kind, cloud_provider, coalesce(cloud_provider, ''), request_id, account_id, ts FROM r
                 WHERE proxy_kind IS NOT NULL
               UNION ALL SELECT campaign_id, 'template', template_id, skeleton, NULL, request_id, account_id, ts FROM r
-                WHERE template_id IS NOT NULL)
-            SELECT campaign_id, kind, value, mode(detail ORDER BY detail) AS detail, count(*) AS n_requests,
-                   count(DISTINCT account_id) AS n_accounts, min(ts) AS first_seen, max(ts) AS last_seen
-            FROM a GROUP BY campaign_id, kind, value, gkey
-            ORDER BY campaign_id, kind, n_requests DESC, value, detail""",
+                WHERE template_id IS NOT NULL),
+            -- plain aggregates in two steps instead of count(DISTINCT) and mode over all rows at once,
+            -- so DuckDB can spill them: the one-step form ran out of memory at 16M requests (4 GB cap)
+            per_acct AS (SELECT campaign_id, kind, value, gkey, account_id, count(*) AS n, min(ts) AS first_seen,
+                                max(ts) AS last_seen
+                         FROM a GROUP BY campaign_id, kind, value, gkey, account_id),
+            agg AS (SELECT campaign_id, kind, value, gkey, sum(n) AS n_requests, count(*) AS n_accounts,
+                           min(first_seen) AS first_seen, max(last_seen) AS last_seen
+                    FROM per_acct GROUP BY campaign_id, kind, value, gkey),
+            det AS (SELECT campaign_id, kind, value, gkey, detail, count(*) AS c
+                    FROM a WHERE detail IS NOT NULL GROUP BY campaign_id, kind, value, gkey, detail),
+            -- the most frequent detail, ties to the smallest (what mode(detail ORDER BY detail) gives)
+            best AS (SELECT campaign_id, kind, value, gkey, first(detail ORDER BY c DESC, detail) AS detail
+                     FROM det GROUP BY campaign_id, kind, value, gkey)
+            SELECT agg.campaign_id, agg.kind, agg.value, best.detail, agg.n_requests::BIGINT AS n_requests,
+                   agg.n_accounts, agg.first_seen, agg.last_seen
+            FROM agg LEFT JOIN best ON best.campaign_id = agg.campaign_id AND best.kind = agg.kind
+                 AND best.value = agg.value AND best.gkey IS NOT DISTINCT FROM agg.gkey
+            ORDER BY agg.campaign_id, agg.kind, agg.n_requests DESC, agg.value, best.detail""",
         "account_meta.parquet": f"""
             SELECT f.account_id, {acct_cols}, min(f.ts) AS first_seen, max(f.ts) AS last_seen,
                    count(*) AS n_requests, any_value(s.tier) AS tier, any_value(s.risk) AS risk,
