@@ -161,10 +161,13 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
         with stage("campaigns"):
             groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
             _decide_campaigns(groups, feats, sp)
+            # every kept edge is no longer needed (groups keep their own): free it before the outputs
+            link_stats = {"link_edges": int(len(edges)), "hub_limit_accounts": edges.attrs.get("hub_limit")}
+            del edges, comm
         with stage("scoring"):
             acc = _score_accounts(feats, own_hits, groups, sp, lone_hits)
             campaigns = [_campaign_record(g, feats, eng) for g in groups if g.is_campaign]
-        summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups)
+        summary = _summary(ing, acc, campaigns, timings, intel, n_ips, eng, link_stats, groups)
         summary["peak_rss_bytes_after_stage"] = peaks
         if indicator_report:
             summary["indicators"] = indicator_report
@@ -431,7 +434,7 @@ def _iso(ts) -> str | None:
     return pd.Timestamp(ts).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups) -> dict:
+def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, link_stats, groups) -> dict:
     """The ``summary.json`` content: per-file reconciliation, tier counts, timings (s), data versions."""
     req = ing[0]
     files = []
@@ -456,8 +459,7 @@ def _summary(ing, acc, campaigns, timings, intel, n_ips, eng, edges, groups) -> 
         "campaigns": len(campaigns),
         "candidate_groups": len(groups),
         "distinct_ips": n_ips,
-        "link_edges": int(len(edges)),
-        "hub_limit_accounts": edges.attrs.get("hub_limit"),
+        **link_stats,
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "data_versions": {"intel_source": getattr(intel, "source", None),
                           "intel_description": (f"directory {intel.source}" if intel.source != "none" else
