@@ -20,7 +20,7 @@ meaning differs between the engines, or that sqlglot (30.x) translates wrongly:
   DESC keys must be numeric.
 - ``list(DISTINCT x ORDER BY x)``: sqlglot loses the order -> ``array_sort(collect_set(x))``.
 - ``mode(x ORDER BY x)`` (DuckDB: the smallest tied value, because ties go to the first value met
-  and the input is sorted) -> ``mode(x, true)`` (Spark: the smallest tied value). Plain ``mode(x ORDER BY x)``
+  and the input is sorted) -> ``mode(x, true)`` (Spark: the smallest tied value). Plain ``mode(x)``
   maps the same way, but on DuckDB it breaks ties in no documented order (it varies run to run with
   threads), so the pipeline's SQL always writes the ``ORDER BY`` form.
 - ``CREATE [OR REPLACE] TABLE t AS q`` / ``DROP TABLE t`` are run by
@@ -207,7 +207,7 @@ def _list_distinct_sorted(node: exp.Expression) -> exp.Expression:
 
 
 def _mode(node: exp.Expression) -> exp.Expression:
-    """``mode(x ORDER BY x)`` (and plain ``mode(x ORDER BY x)``) -> ``mode(x, true)``: the smallest tied value."""
+    """``mode(x ORDER BY x)`` (and plain ``mode(x)``) -> ``mode(x, true)``: the smallest tied value."""
     if not isinstance(node, exp.Mode) or node.expression is not None:
         return node
     x = node.this
