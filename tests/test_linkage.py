@@ -210,3 +210,46 @@ def test_same_software_and_prompt_count_as_one_link():
     assert g.n_links() == 1
     g.hits.append(SignalHit("campaign.shared_identity", "identity", 0.6, 1.0, ""))
     assert g.n_links() == 2
+
+
+def _ordered_like_build_artifacts(df):
+    """Rows ordered as build_artifacts returns them: kind, artifact, account; lockstep rows last."""
+    return (df.assign(_l=df["kind"] == "lockstep").sort_values(["_l", "kind", "artifact", "account_id"])
+            .drop(columns="_l").reset_index(drop=True))
+
+
+def test_artifact_codes_equal_a_sorted_groupby_in_either_row_order():
+    import random
+
+    from distillwatch.linkage.graph import artifact_codes
+
+    rng = random.Random(7)
+    kinds = ["template", "ip_day", "client_fp", "lockstep", "payment", "system_prompt"]
+    arts = ["a", "b", "Z", "é", "a@2026-04-22", "10.0.0.0/24@2026-04-23", "lockstep:acct9"]
+    for trial in range(100):
+        rows = [(f"u{rng.randint(0, 9)}", rng.choice(kinds), rng.choice(arts), 1, 2) for _ in range(rng.randint(1, 60))]
+        df = _edges(rows)
+        if trial % 2:
+            df = _ordered_like_build_artifacts(df)
+        # expected: rank of each row's (kind, artifact) among the distinct pairs in sorted order
+        pairs = sorted(set(zip(df["kind"], df["artifact"])))
+        rank = {p: i for i, p in enumerate(pairs)}
+        want = [rank[p] for p in zip(df["kind"], df["artifact"])]
+        assert artifact_codes(df).tolist() == want
+
+
+def test_leiden_communities_do_not_depend_on_the_edge_slice_size(monkeypatch):
+    import distillwatch.linkage.graph as graph
+
+    rows = []
+    for ring, card in (("x", "c1"), ("y", "c2"), ("z", "c3")):
+        for i in range(6):
+            a = f"{ring}{i}"
+            rows += [(a, "payment", card, 1, 6), (a, "client_fp", card + "fp", 10, 6), (a, "template", card + "t", 10, 6)]
+    rows += [("x0", "prefix_day", "p@d", 1, 2), ("y0", "prefix_day", "p@d", 1, 2)]
+    e = _ordered_like_build_artifacts(_edges(rows))
+    whole = communities(e, LinkParams())
+    monkeypatch.setattr(graph, "EDGE_SLICE", 5)
+    assert communities(e, LinkParams()) == whole
+    assert len(set(whole.values())) == 3
+    assert {whole[f"x{i}"] for i in range(6)} == {whole["x0"]}

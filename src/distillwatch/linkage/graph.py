@@ -238,13 +238,17 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     # node numbers without Python objects per edge (tuples, dicts and nested lists took several GB
     # at 16M requests): accounts in sorted order, then artifacts in sorted (kind, artifact) order
     src, accts = pd.factorize(edges["account_id"], sort=True)
-    art = edges.groupby(["kind", "artifact"], sort=True, dropna=False).ngroup().to_numpy()
+    src = src.astype(np.int32)
+    art = artifact_codes(edges)
     n_arts = int(art.max()) + 1
-    dst = art + len(accts)
     accts = list(accts)
     a_idx = {a: i for i, a in enumerate(accts)}
-    g = ig.Graph(n=len(accts) + n_arts, edges=np.column_stack([src, dst]).astype(np.int64), directed=False)
-    del src, dst, art
+    # edges are added in slices: python-igraph converts an edge list through Python objects, about
+    # 145 bytes per edge at once when given whole (docs/benchmarks.md, "Where the memory goes")
+    g = ig.Graph(n=len(accts) + n_arts, directed=False)
+    for i in range(0, len(src), EDGE_SLICE):
+        g.add_edges(np.column_stack([src[i:i + EDGE_SLICE], art[i:i + EDGE_SLICE] + len(accts)]).astype(np.int64))
+    del src, art
     # weights passed as an array, not stored as an edge attribute (a Python float per edge)
     ig.set_random_number_generator(random.Random(params.seed))
     part = g.community_leiden(objective_function="modularity", weights=edges["weight"].astype(float).to_numpy(),
@@ -257,6 +261,40 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
         groups.setdefault(c, []).append(a)
     order = sorted(groups.values(), key=lambda m: (-len(m), min(m)))
     return {a: k for k, members in enumerate(order) for a in members}
+
+
+EDGE_SLICE = 1 << 21
+"""Edges handed to igraph per call when the Leiden graph is built (bounds the conversion's transient memory)."""
+
+
+def artifact_codes(edges: pd.DataFrame) -> np.ndarray:
+    """Number each distinct (kind, artifact) of ``edges`` in sorted (kind, artifact) order; int32, one per row.
+
+    The codes equal ``groupby(["kind", "artifact"], sort=True).ngroup()``. When ``edges`` is
+    ordered as :func:`build_artifacts` returns it (by kind and artifact, lockstep rows last) they
+    are worked out from that order with one comparison per row, instead of hashing every pair
+    (several GB at 64M edges); any other order falls back to the groupby.
+    """
+    n = len(edges)
+    if n == 0:
+        return np.zeros(0, dtype=np.int32)
+    kind = edges["kind"].to_numpy(dtype=object)
+    art = edges["artifact"].to_numpy(dtype=object)
+    start = np.ones(n, dtype=bool)
+    start[1:] = (kind[1:] != kind[:-1]) | (art[1:] != art[:-1])
+    grp = np.cumsum(start, dtype=np.int32) - 1
+    first = np.flatnonzero(start)
+    g_kind, g_art = kind[first], art[first]
+    kc, kinds = pd.factorize(g_kind, sort=True)
+    same = kc[1:] == kc[:-1]
+    if (np.count_nonzero(~same) != len(kinds) - 1
+            or not bool(np.all(g_art[1:][same] > g_art[:-1][same]))):
+        return edges.groupby(["kind", "artifact"], sort=True, dropna=False).ngroup().to_numpy().astype(np.int32)
+    # groups in (kind, artifact) order: a stable sort on kind keeps each kind's artifacts in row order
+    order = np.argsort(kc, kind="stable")
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    return rank[grp]
 
 
 def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) -> list[int]:
