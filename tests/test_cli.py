@@ -156,6 +156,24 @@ def test_scan_all_rows_bad_exits_2(tmp_path):
     assert res.output.lstrip().startswith("error:"), res.output[:200]
 
 
+def test_scan_error_in_a_log_file_has_no_blank_lines(tmp_path):
+    """stderr redirected to a file or pipe (not a terminal): the message is the only line, with no
+    empty line before or after it from the progress display."""
+    import os
+    import subprocess
+    import sys
+
+    log = write_jsonl(tmp_path / "requests.jsonl", ["{bad", "[1]"])
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    r = subprocess.run([sys.executable, "-m", "distillwatch.cli", "scan", str(log), "--out", str(tmp_path / "out"),
+                        "--intel", str(write_tiny_intel(tmp_path / "ip"))],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": src, "COLUMNS": "400"})
+    assert r.returncode == 2
+    lines = r.stderr.split("\n")
+    assert lines[0].startswith("error: ") and str(log) in lines[0], r.stderr[:300]
+    assert lines[1:] == [""], r.stderr[:300]  # one line, ended by one newline
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluate
 # ---------------------------------------------------------------------------------------------
@@ -261,6 +279,9 @@ def test_scan_with_work_dir_gives_the_same_results_and_leaves_no_database(scanne
 
     assert strip((out / "quarantine.jsonl").read_text()) == strip((out_mem / "quarantine.jsonl").read_text())
     assert work.is_dir() and list(work.iterdir()) == []
+    # the manifest records how the scan ran, the work folder included
+    assert json.loads((out / "manifest.json").read_text())["config"]["engine_options"] == {"work_dir": str(work)}
+    assert json.loads((out_mem / "manifest.json").read_text())["config"]["engine_options"] == {}
 
 
 def test_work_dir_is_refused_with_spark_and_when_its_database_exists(tmp_path):
@@ -280,6 +301,9 @@ def test_work_dir_that_is_a_file_or_read_only_is_a_clear_error(tmp_path):
     afile.write_text("x")
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o1"), "--work-dir", str(afile)])
     assert res.exit_code == 2 and f"work folder {afile}: cannot use it as a folder" in res.output
+    assert f"({afile} is a file, not a folder)" in res.output  # not the OS's "File exists"
+    res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o3"), "--work-dir", str(afile / "sub")])
+    assert res.exit_code == 2 and f"({afile} is a file, not a folder)" in res.output
     res = runner.invoke(app, ["scan", str(log), "--out", str(tmp_path / "o2"), "--work-dir", "/proc/distillwatch-x"])
     assert res.exit_code == 2 and "work folder /proc/distillwatch-x" in res.output
     # the refused scans leave no empty output folders behind; an existing one is kept

@@ -178,3 +178,4 @@ def test_a_second_process_on_the_same_state_and_a_garbage_database_are_refused(t
     afile.write_text("x")
     res = CliRunner().invoke(app, ["serve", "--state", str(afile), "--token", "t"])
     assert res.exit_code == 2 and "cannot use it as a folder" in res.output
+    assert f"{afile} is a file, not a folder" in res.output.replace("\n", "")

@@ -10,7 +10,8 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -28,6 +29,23 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    """A Rich progress display on stderr, drawn only when stderr is a terminal.
+
+    Elsewhere (a log file, a pipe, CI) the same object takes updates but prints nothing: Rich's
+    display and its ``stop()`` write bare newlines into a redirected stream, which left empty lines
+    around ``error:`` messages.
+    """
+    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                    disable=not console.is_terminal)
+    if console.is_terminal:
+        with prog:
+            yield prog
+    else:
+        yield prog
+
+
 def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Optional[Path],
               intel: Optional[Path], memory_limit: Optional[str], indicators: Optional[Path] = None,
               share_key_file: Optional[Path] = None, engine: str = "duckdb", spark_master: Optional[str] = None,
@@ -36,8 +54,8 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
     from distillwatch.errors import DistillwatchError
     from distillwatch.pipeline import STAGES, scan
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=False) as prog:
+    failure = None
+    with _progress() as prog:
         task = prog.add_task("starting", total=len(STAGES))
         seen: list[str] = []
 
@@ -61,9 +79,11 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
                        distribution_tests=distribution_tests)
         except (DistillwatchError, FileNotFoundError) as exc:
             prog.live.transient = True  # no leftover progress line before the error
-            prog.stop()
-            _fail(str(exc))
-        prog.update(task, completed=len(STAGES), description="[green]done[/]")
+            failure = exc
+        else:
+            prog.update(task, completed=len(STAGES), description="[green]done[/]")
+    if failure is not None:
+        _fail(str(failure))
     return res
 
 
@@ -168,8 +188,7 @@ def simulate(
         params = BulkParams(n_requests=requests, days=days or 45, campaign_share=campaign_share,
                             campaign_accounts=campaign_accounts, benign_accounts=benign_accounts)
         try:
-            with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                          console=console) as prog:
+            with _progress() as prog:
                 task = prog.add_task("simulate --requests", total=requests)
                 manifest = simulate_bulk(out, params, seed=seed,
                                          progress=lambda done, total: prog.update(task, completed=done))

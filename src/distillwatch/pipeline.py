@@ -188,7 +188,9 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             write_summary(result)
             write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
                                        "indicators": indicators},
-                           {"engine": engine, "memory_limit": memory_limit, "link_params": lp, "score_params": sp,
+                           {"engine": engine, "memory_limit": memory_limit,
+                            "engine_options": {k: v for k, v in (engine_options or {}).items() if v is not None},
+                            "link_params": lp, "score_params": sp,
                             "distribution_tests": distribution_tests,
                             "intel_dir": str(intel_dir) if intel_dir else None}, summary)
         else:

@@ -11,6 +11,7 @@ import duckdb
 import pyarrow as pa
 
 from distillwatch.engine.base import Engine
+from distillwatch.errors import folder_problem
 
 
 class DuckDBEngine(Engine):
@@ -53,7 +54,7 @@ class DuckDBEngine(Engine):
             try:
                 os.makedirs(work_dir, exist_ok=True)
             except OSError as exc:
-                raise ValueError(f"work folder {work_dir}: cannot use it as a folder ({exc.strerror or exc})") from exc
+                raise ValueError(f"work folder {work_dir}: cannot use it as a folder ({folder_problem(work_dir, exc)})") from exc
             if not os.access(work_dir, os.W_OK | os.X_OK):
                 raise ValueError(f"work folder {work_dir}: not writable")
             path = os.path.join(work_dir, "work.duckdb")

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import orjson
 
-from distillwatch.errors import DistillwatchError
+from distillwatch.errors import DistillwatchError, folder_problem
 from distillwatch.features.account_features import CROWD_PROMPT_MIN_ACCOUNTS
 
 log = logging.getLogger("distillwatch.realtime")
@@ -126,7 +126,7 @@ class Store:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._lock_file = open(self.dir / "lock", "a+")
         except OSError as exc:
-            raise StateError(f"state folder {self.dir}: cannot use it as a folder ({exc.strerror or exc})") from exc
+            raise StateError(f"state folder {self.dir}: cannot use it as a folder ({folder_problem(self.dir, exc)})") from exc
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
