@@ -9,15 +9,15 @@ from the campaign accounts, the rest spread over the benign accounts (lognormal 
 benign accounts send one or two requests and some none). Then, in this process:
 
 1. ingest the Parquet file and the accounts file (the real readers), IP intelligence (the real
-   ``add_ip_intel``) and the request signals exactly as ``scan`` computes them
-   (``build_request_features``: classifier, fingerprints, template mining) and account features,
-   so the linking inputs
-   can never drift from the pipeline's (an earlier version rebuilt a few columns by hand and broke
+   ``add_ip_intel``), the request signals (``build_request_features``: classifier, fingerprints,
+   template mining) and the account features, exactly as ``scan`` does, so the linking inputs
+   cannot drift from the pipeline's (an earlier version rebuilt a few columns by hand and broke
    when linking started reading the classifier's columns);
 2. time the linking stage exactly as ``scan`` runs it: ``build_artifacts`` (artifact table, hub
    pruning, lockstep MinHash) and ``communities`` (Leiden), and report the peak RSS of the
-   process (``resource.getrusage``), the stage's CPU seconds (``time.process_time``, all threads) and how many campaign accounts share a community with at least
-   49 other campaign accounts.
+   process (``resource.getrusage``; the preparation included), the stage's CPU seconds
+   (``time.process_time``, all threads) and how many campaign accounts share a community with at
+   least 49 other campaign accounts.
 
 Prints the figures and rewrites the ``scale:linking`` section of docs/benchmarks.md.
 """
