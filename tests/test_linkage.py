@@ -253,3 +253,66 @@ def test_leiden_communities_do_not_depend_on_the_edge_slice_size(monkeypatch):
     assert communities(e, LinkParams()) == whole
     assert len(set(whole.values())) == 3
     assert {whole[f"x{i}"] for i in range(6)} == {whole["x0"]}
+
+
+def _edge_engine(rows, lock=()):
+    """A DuckDB engine holding a tiny req_features / accounts world, for build_edge_table."""
+    import pyarrow as pa
+
+    from distillwatch.engine import get_engine
+
+    eng = get_engine("duckdb")
+    cols = {k: [r[i] for r in rows] for i, k in enumerate(
+        ["account_id", "template_id", "system_hash", "client_fp", "param_fp", "client_ip", "ip_prefix", "ts",
+         "is_cot", "is_rubric", "output_tokens", "max_tokens"])}
+    eng.register("rf", pa.table(cols))
+    eng.run("t", "CREATE TABLE req_features AS SELECT * REPLACE (ts::TIMESTAMPTZ AS ts) FROM rf")
+    eng.run("t", "CREATE TABLE template_accounts AS SELECT template_id, 0.5::DOUBLE AS extraction_share "
+                 "FROM req_features WHERE template_id IS NOT NULL GROUP BY template_id")
+    return eng
+
+
+def _world():
+    """Two rings of four accounts (own template, client fingerprint and /24-days) and two loners."""
+    import datetime as dt
+
+    rows = []
+    t0 = dt.datetime(2026, 4, 22, tzinfo=dt.timezone.utc)
+    for ring, fp in (("r", "fpA"), ("s", "fpB")):
+        for i in range(4):
+            for k in range(6):
+                ts = (t0 + dt.timedelta(days=k % 3, hours=3 * i + k)).isoformat()
+                rows.append((f"{ring}{i}", f"tpl_{ring}", None, fp, "pf1", f"10.0.{ord(ring)}.{k}",
+                             f"10.0.{ord(ring)}.0/24", ts, k % 2 == 0, False, 200, 4000))
+    for a in ("x", "y"):
+        for k in range(3):
+            rows.append((a, None, None, "fpZ", "pf1", "9.9.9.9", "9.9.9.0/24",
+                         (t0 + dt.timedelta(hours=k)).isoformat(), False, False, 50, 100))
+    return rows
+
+
+def test_engine_side_communities_equal_the_frame_path():
+    """communities_in_engine (codes only) gives the communities the full string frame gives, and
+    fetch_edges for a subset of accounts returns exactly those accounts' rows of the full frame."""
+    import pyarrow as pa
+
+    from distillwatch.linkage.graph import build_edge_table, communities_in_engine, fetch_edges
+
+    lp = LinkParams()
+    eng = _edge_engine(_world())
+    info = build_edge_table(eng, False, lp)
+    full = fetch_edges(eng, info, lp)
+    assert info.n_edges == len(full) > 0
+    # worked out by hand: templates tpl_r / tpl_s and fingerprints fpA / fpB are each held by 4
+    # accounts, pf1 / fpZ / the shared address by everyone or the two loners
+    assert set(full.loc[full["kind"] == "template", "artifact"]) == {"tpl_r", "tpl_s"}
+    comm = communities_in_engine(eng, info, lp)
+    assert comm == communities(full, lp)
+    # the two rings and the pair of loners come apart
+    assert len({comm[f"r{i}"] for i in range(4)}) == 1 and len({comm[f"s{i}"] for i in range(4)}) == 1
+    assert len({comm["r0"], comm["s0"], comm["x"]}) == 3 and comm["x"] == comm["y"]
+    eng.register("chosen", pa.table({"account_id": ["r0", "s3", "x"]}))
+    part = fetch_edges(eng, info, lp, accounts_table="chosen")
+    want = full[full["account_id"].isin(["r0", "s3", "x"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(part, want)
+    eng.close()
