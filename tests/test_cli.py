@@ -174,6 +174,35 @@ def test_scan_error_in_a_log_file_has_no_blank_lines(tmp_path):
     assert lines[1:] == [""], r.stderr[:300]  # one line, ended by one newline
 
 
+def test_a_refused_scan_leaves_the_previous_results_whole(tmp_path):
+    """An earlier scan's results survive a later scan into the same folder that fails before its
+    outputs: a missing log, a log with no valid row, a work folder that is a file."""
+    log = write_jsonl(tmp_path / "requests.jsonl", SCAN_LINES)
+    intel = str(write_tiny_intel(tmp_path / "ip"))
+    out = tmp_path / "results"
+    res = runner.invoke(app, ["scan", str(log), "--out", str(out), "--intel", intel])
+    assert res.exit_code == 0, res.output
+    (out / "notes.txt").write_text("mine")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "manifest.json" in before and "accounts.csv" in before
+    bad = write_jsonl(tmp_path / "bad.jsonl", ["{bad", "[1]"])
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args in (["scan", str(tmp_path / "missing.jsonl")], ["scan", str(bad)],
+                 ["scan", str(log), "--work-dir", str(afile)]):
+        res = runner.invoke(app, args + ["--out", str(out), "--intel", intel])
+        assert res.exit_code == 2, (args, res.output)
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before, args
+    res = runner.invoke(app, ["scan", str(bad), "--out", str(out), "--intel", intel])
+    assert "stillholdsthepreviousscan'sresults,unchanged" in squash(res.output)
+    # a folder without earlier results gets the failure's summary and quarantine, as before
+    fresh = tmp_path / "fresh"
+    res = runner.invoke(app, ["scan", str(bad), "--out", str(fresh), "--intel", intel])
+    assert res.exit_code == 2
+    assert json.loads((fresh / "summary.json").read_text())["error"]
+    assert len((fresh / "quarantine.jsonl").read_text().splitlines()) == 2
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluate
 # ---------------------------------------------------------------------------------------------
@@ -341,3 +370,13 @@ def test_peak_rss_bytes_covers_a_touched_allocation():
     assert after >= 256 * 2 ** 20
     assert after >= before  # a high-water mark never falls
     assert after < 256 * 2 ** 20 + 2 ** 30
+
+
+def test_manifest_records_a_relative_work_dir_as_a_full_path(tmp_path, monkeypatch):
+    log = write_jsonl(tmp_path / "requests.jsonl", SCAN_LINES)
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["scan", str(log), "--out", "o", "--intel", str(write_tiny_intel(tmp_path / "ip")),
+                              "--work-dir", "w"])
+    assert res.exit_code == 0, res.output
+    opts = json.loads((tmp_path / "o" / "manifest.json").read_text())["config"]["engine_options"]
+    assert opts == {"work_dir": str((tmp_path / "w").resolve())}

@@ -192,6 +192,13 @@ def test_counts_comparison_and_tenants_on_a_hand_made_results_dir(tmp_path):
     assert orgs["org-B"]["requests"] == 7 and orgs["org-B"]["flagged_requests"] == 7
     assert orgs["org-B"]["n_ban"] == 1 and orgs["org-B"]["n_review"] == 1
     assert orgs[D.NO_ORG]["flagged_requests"] == 2
+    # the sentence counts the accounts inside organisations apart from those without one
+    n_in = len(orgs["org-A"]["flagged"]) + len(orgs["org-B"]["flagged"])
+    n_out = len(orgs[D.NO_ORG]["flagged"])
+    md = render_dossier(d, "md", tmp_path / "t.md").read_text()
+    want = (f"{n_in} flagged accounts (ban or review) in 2 of {ctx['tenants']['n_orgs_total']} organisations, "
+            f"and {n_out} flagged account{'s' if n_out != 1 else ''} without an organisation")
+    assert n_in == 7 and want in " ".join(md.split())
     c1 = ctx["campaigns"][0]
     assert c1["utc_offset_label"] == "UTC+8"
     assert c1["pivot"] is not None and c1["pivot"]["value"] == 0.5
@@ -343,3 +350,24 @@ def test_dossier_in_a_real_browser(scanned, tmp_path):
     shutil.copy(png, keep / "dossier.png")
     pdf = render_dossier(out, "pdf", tmp_path / "dossier.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+def test_report_sentences_for_one_campaign_lone_creation_and_an_unscored_zone(tmp_path):
+    """One campaign: the lead line does not say it twice. Members created days apart: no "1 of N
+    created within 72 hours" wave. A zone inferred but scored 0: the score is explained."""
+    d = _results_dir(tmp_path / "res", n_big=3)
+    data = json.loads((d / "campaigns.json").read_text())
+    c1 = data["campaigns"][0]
+    c1["signals"]["campaign.operator_timezone"] = {"value": 0.0, "score": 0.0, "family": "behaviour"}
+    data["campaigns"] = [c1]
+    (d / "campaigns.json").write_text(json.dumps(data))
+    meta = pd.read_parquet(d / "account_meta.parquet")
+    meta["created_at"] = pd.to_datetime(["2025-01-01", "2025-03-01", "2025-06-01", "2025-09-01", "2025-12-01",
+                                         "2026-02-01"], utc=True)
+    meta.to_parquet(d / "account_meta.parquet")
+    for fmt in ("md", "html"):
+        text = " ".join(render_dossier(d, fmt, tmp_path / f"r.{fmt}").read_text().split())
+        assert "in all. One campaign was found" not in text and "1 campaign: 3 accounts" in text
+        assert "member accounts were created within" not in text
+        assert "No two member accounts with a known creation time were created within 72 hours of each other" in text
+        assert "a zone the members' own countries explain scores 0" in text

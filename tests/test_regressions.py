@@ -151,18 +151,25 @@ def test_out_that_is_a_file_fails_before_the_pipeline(tmp_path):
     assert "Traceback" not in r.output
 
 
-def test_a_failed_run_does_not_leave_the_previous_results(tmp_path):
+def test_a_failed_run_neither_mixes_with_nor_destroys_the_previous_results(tmp_path):
+    """A run refused for its input writes nothing into a folder holding an earlier scan's results
+    (no failure files mixed with them, none of them deleted) and says so; into a folder without
+    results it writes its quarantine and an error summary."""
     good = write_jsonl(tmp_path / "good.jsonl", [row(i) for i in range(3)])
     bad = write_jsonl(tmp_path / "bad.jsonl", ["{not json", "[1, 2]"])
     out = tmp_path / "o"
     assert runner.invoke(app, ["scan", str(good), "--out", str(out)]).exit_code == 0
-    assert (out / "accounts.csv").exists()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     r = runner.invoke(app, ["scan", str(bad), "--out", str(out)])
     assert r.exit_code == 2
-    assert not (out / "accounts.csv").exists() and not (out / "report.html").exists()
-    q = [json.loads(x) for x in (out / "quarantine.jsonl").read_text().splitlines()]
+    assert "still holds the previous scan's results, unchanged" in " ".join(r.output.split())
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    fresh = tmp_path / "fresh"
+    assert runner.invoke(app, ["scan", str(bad), "--out", str(fresh)]).exit_code == 2
+    assert not (fresh / "accounts.csv").exists() and not (fresh / "report.html").exists()
+    q = [json.loads(x) for x in (fresh / "quarantine.jsonl").read_text().splitlines()]
     assert [x["reason"] for x in q] == ["invalid JSON", "not a JSON object"]
-    assert json.loads((out / "summary.json").read_text())["files"][0]["rows_read"] == 2
+    assert json.loads((fresh / "summary.json").read_text())["files"][0]["rows_read"] == 2
 
 
 @pytest.mark.parametrize("make", ["dir", "missing"])

@@ -65,7 +65,8 @@ def test_extraction_content(content, expected):
 def test_extraction_content_names_the_capability_mix():
     m = members(3, content=[0.9, 0.9, 0.9], top_capability=["coding", "coding", "maths"])
     h = evaluate("campaign.extraction_content", m, NO_EDGES)
-    assert "coding 67%" in h.evidence and "maths 33%" in h.evidence
+    # shares of members (2 of 3, 1 of 3), named as such: the dossier's capability table counts requests
+    assert "coding for 67%, maths for 33% of members" in h.evidence
 
 
 # ---------------------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ def evaluate(
     With ``--suite`` every scenario of ``distillwatch.simulate.scenarios`` is simulated on each
     reporting seed, scanned, scored, compared with the baselines (daily rate limit, PRADA,
     IsolationForest, window MMD) and replayed for time to detection; ``--doc`` writes the table.
-    ``--floors targets`` checks issue 3's targets, ``--floors ci`` the reduced-scale CI floors
+    ``--floors targets`` checks the full targets stated in docs/evaluation.md, ``--floors ci`` the reduced-scale CI floors
     (``distillwatch.evaluate.suite.CI_FLOORS``); a miss exits with status 1.
     """
     from distillwatch.errors import DistillwatchError

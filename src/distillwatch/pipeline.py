@@ -133,7 +133,11 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
                     raise InputError(f"{r.file}: no valid {what} rows ({r.rows_read} read, {len(r.quarantine)} "
                                      f"quarantined; {why}){hint}")
         except InputError as exc:
+            if out and _has_results(Path(out)):
+                # an earlier scan's results are not replaced by a refused run's error files
+                raise InputError(f"{exc} ({out} still holds the previous scan's results, unchanged)") from exc
             if out:
+                _clear_outputs(Path(out))
                 _write_failure(Path(out), ing, exc)
             raise
         with stage("ip_intel"):
@@ -183,6 +187,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             from distillwatch.report.writer import write_outputs, write_summary
 
             with stage("outputs"):
+                _clear_outputs(Path(out))  # only now: a run that fails earlier leaves the last results whole
                 write_outputs(result, eng, ing)
                 write_summary(result)  # the report reads it
                 if write_report:  # report.html / report.md are the dossier, rendered from the files above
@@ -194,7 +199,8 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
                                        "indicators": indicators},
                            {"engine": engine, "memory_limit": memory_limit,
-                            "engine_options": {k: v for k, v in (engine_options or {}).items() if v is not None},
+                            "engine_options": {k: (str(Path(v).resolve()) if k in ("work_dir", "staging_dir") else v)
+                                               for k, v in (engine_options or {}).items() if v is not None},
                             "link_params": lp, "score_params": sp,
                             "distribution_tests": distribution_tests,
                             "intel_dir": str(intel_dir) if intel_dir else None}, summary)
@@ -213,7 +219,11 @@ OUTPUT_FILES = ("accounts.csv", "campaigns.json", "explanations.jsonl", "quarant
 
 
 def _prepare_out(out: Path) -> None:
-    """Create ``out``, check it is a writable directory, and remove a previous run's outputs.
+    """Create ``out`` and check it is a writable directory; a previous run's outputs stay for now.
+
+    They are removed by :func:`_clear_outputs` just before the new ones are written, so a scan
+    refused for a bad input, engine setting or work folder, or one that fails in any stage before
+    its outputs, leaves an earlier scan's results untouched.
 
     Raises:
         InputError: ``out`` is a file or cannot be written.
@@ -225,10 +235,26 @@ def _prepare_out(out: Path) -> None:
         probe = out / ".distillwatch-write-test"
         probe.write_bytes(b"")
         probe.unlink()
+    except OSError as exc:
+        raise InputError(f"{out}: output directory is not writable: {exc.strerror or exc}") from exc
+
+
+def _has_results(out: Path) -> bool:
+    """True when ``out`` holds a previous scan's results (its ``manifest.json``)."""
+    return (out / "manifest.json").is_file()
+
+
+def _clear_outputs(out: Path) -> None:
+    """Remove a previous run's output files (:data:`OUTPUT_FILES`) from ``out``; other files stay.
+
+    Raises:
+        InputError: a file cannot be removed.
+    """
+    try:
         for name in OUTPUT_FILES:
             (out / name).unlink(missing_ok=True)
     except OSError as exc:
-        raise InputError(f"{out}: output directory is not writable: {exc.strerror or exc}") from exc
+        raise InputError(f"{out}: cannot replace the previous results: {exc.strerror or exc}") from exc
 
 
 def _write_failure(out: Path, ing: list[IngestResult], exc: Exception) -> None:

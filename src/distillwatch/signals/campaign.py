@@ -61,8 +61,10 @@ class ExtractionContentSignal(CampaignSignal):
     def evaluate(self, members, edges):
         v = float(np.median(members["content"])) if len(members) else 0.0
         caps = members["top_capability"].value_counts(normalize=True).head(3)
-        mix = ", ".join(f"{c} {s:.0%}" for c, s in caps.items())
-        return self.hit(v, v, f"median content score of members is {v:.2f}; main capabilities: {mix}")
+        mix = ", ".join(f"{c} for {s:.0%}" for c, s in caps.items())
+        # a share of members, not of requests: the dossier's capability table counts requests
+        return self.hit(v, v, f"median content score of members is {v:.2f}; each member's own most frequent "
+                              f"capability is {mix} of members")
 
 
 @register
