@@ -13,8 +13,8 @@ benign accounts send one or two requests and some none). Then, in this process:
    template mining) and the account features, exactly as ``scan`` does, so the linking inputs
    cannot drift from the pipeline's (an earlier version rebuilt a few columns by hand and broke
    when linking started reading the classifier's columns);
-2. time the linking stage exactly as ``scan`` runs it: ``build_edge_table`` (artifact table, hub
-   pruning, lockstep MinHash, node codes) and ``communities_in_engine`` (Leiden over integer codes), and report the peak RSS of the
+2. time the linking stage exactly as ``scan`` runs it: ``build_artifacts`` (artifact table, hub
+   pruning, lockstep MinHash) and ``communities`` (Leiden), and report the peak RSS of the
    process (``resource.getrusage``; the preparation included), the stage's CPU seconds
    (``time.process_time``, all threads) and how many campaign accounts share a community with at
    least 49 other campaign accounts.
@@ -57,7 +57,7 @@ def measure(n_accounts: int, campaign_accounts: int, n_requests: int, seed: int 
     from distillwatch.ingest.requests import read_requests
     from distillwatch.ingest.tables import read_accounts
     from distillwatch.intel import load_intel
-    from distillwatch.linkage.graph import LinkParams, build_edge_table, communities_in_engine
+    from distillwatch.linkage.graph import LinkParams, build_artifacts, communities
 
     na, nc, n = n_accounts, campaign_accounts, n_requests
     d, man = bulk_log(n, seed, campaign_accounts=nc, benign_accounts=na - nc, campaign_share=campaign_share)
@@ -73,10 +73,10 @@ def measure(n_accounts: int, campaign_accounts: int, n_requests: int, seed: int 
     n_acc = int(eng.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     lp = LinkParams()
     t, c0 = time.perf_counter(), time.process_time()
-    info = build_edge_table(eng, True, lp)
+    edges = build_artifacts(eng, True, lp)
     t_art = time.perf_counter() - t
     t = time.perf_counter()
-    comm = communities_in_engine(eng, info, lp)
+    comm = communities(edges, lp)
     t_comm = time.perf_counter() - t
     cpu_link = time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -88,7 +88,7 @@ def measure(n_accounts: int, campaign_accounts: int, n_requests: int, seed: int 
     caught = sum(1 for acct, c in comm.items() if acct in attack and c in big)
     return {"accounts": man["n_accounts"], "accounts_with_requests": n_acc, "campaign_accounts": nc, "requests": n,
             "prepare_s": round(prep_s, 2), "artifacts_s": round(t_art, 2), "communities_s": round(t_comm, 2),
-            "linking_s": round(t_art + t_comm, 2), "linking_cpu_s": round(cpu_link, 2), "edges": info.n_edges,
+            "linking_s": round(t_art + t_comm, 2), "linking_cpu_s": round(cpu_link, 2), "edges": len(edges),
             "peak_rss_bytes": peak, "campaign_accounts_in_big_communities": caught, "machine": m0}
 
 
@@ -111,7 +111,7 @@ def main() -> None:
     body = "\n".join([
         "### Linking stage at 1M accounts (`bench/bench_linking.py`)", "",
         "Command: `/tmp/venv/bin/python bench/bench_linking.py --accounts 1M --campaign-accounts 25k --requests 2M`. "
-        "Target: the linking stage <= 2 min at 1M accounts. Times are of `build_edge_table` + `communities_in_engine`, as in "
+        "Target: the linking stage <= 2 min at 1M accounts. Times are of `build_artifacts` + `communities`, as in "
         "`scan`; the inputs are prepared by the real readers and the real request-signal stage (classifier, "
         "fingerprints, template mining).", "",
         "| accounts (with requests) | campaign accounts | requests | kept edges | artifacts s | Leiden s | "

@@ -25,8 +25,7 @@ from distillwatch.features.request_features import add_ip_intel, build_request_f
 from distillwatch.ingest.requests import IngestResult, read_requests
 from distillwatch.ingest.tables import read_accounts, read_releases
 from distillwatch.linkage.campaigns import Group, candidate_groups
-from distillwatch.linkage.graph import (KIND_FAMILY, LinkParams, build_edge_table, communities_in_engine,
-                                       fetch_edges)
+from distillwatch.linkage.graph import KIND_FAMILY, LinkParams, build_artifacts, communities
 from distillwatch.signals import SIGNALS
 from distillwatch.scoring.risk import (ScoreParams, account_signal_hits, combine_risk, family_scores,
                                       lone_account_hits, tier_for)
@@ -161,17 +160,13 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             lone_hits = lone_account_hits(feats, own_hits)
             feats["content"] = [family_scores(own_hits[a])["content"] for a in feats["account_id"]]
         with stage("linking"):
-            # the edge list stays in the engine; Leiden gets integer codes (docs/benchmarks.md, attempt 6)
-            edge_info = build_edge_table(eng, bool(accounts), lp)
-            comm = communities_in_engine(eng, edge_info, lp)
+            edges = build_artifacts(eng, bool(accounts), lp)
+            comm = communities(edges, lp)
         with stage("campaigns"):
-            # only accounts of communities that can become groups need their edges as strings
-            edges = fetch_edges(eng, edge_info, lp, accounts_table=_register_big_communities(
-                eng, comm, sp.campaign_min_accounts))
             groups = candidate_groups(comm, edges, feats, sp.campaign_min_accounts, sp.min_exclusivity)
             _decide_campaigns(groups, feats, sp)
-            # the fetched edges are no longer needed (groups keep their own): free them before the outputs
-            link_stats = {"link_edges": edge_info.n_edges, "hub_limit_accounts": edge_info.hub_limit}
+            # every kept edge is no longer needed (groups keep their own): free it before the outputs
+            link_stats = {"link_edges": int(len(edges)), "hub_limit_accounts": edges.attrs.get("hub_limit")}
             del edges, comm
         with stage("scoring"):
             acc = _score_accounts(feats, own_hits, groups, sp, lone_hits)
@@ -325,20 +320,6 @@ def _add_partner_matches(feats: pd.DataFrame, eng, indicators, share_key: bytes 
     report = {"file": str(indicators), "valid": len(valid), "invalid": len(problems), "problems": problems[:20],
               "accounts_matched": int(len(m)), "template_key": share_key is not None}
     return feats.merge(m, on="account_id", how="left"), report
-
-
-def _register_big_communities(eng, comm: dict[str, int], min_accounts: int) -> str:
-    """Register table ``link_big_accounts`` (``account_id``): accounts whose community has >= ``min_accounts``.
-
-    Smaller communities cannot become candidate groups (see ``candidate_groups``), so their
-    edges are never fetched. Returns the table name.
-    """
-    import pyarrow as pa
-
-    size = pd.Series(comm, dtype="int64").value_counts() if comm else pd.Series(dtype="int64")
-    big = sorted(a for a, c in comm.items() if size[c] >= min_accounts)
-    eng.register("link_big_accounts", pa.table({"account_id": pa.array(big, type=pa.string())}))
-    return "link_big_accounts"
 
 
 def _decide_campaigns(groups: list[Group], feats: pd.DataFrame, p: ScoreParams) -> None:

@@ -79,30 +79,14 @@ REQUEST_ARTIFACTS = (
 
 
 def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> pd.DataFrame:
-    """:func:`build_edge_table`, then every kept edge fetched (:func:`fetch_edges`).
+    """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support, ext_share) and return the kept edges.
 
     Returns:
         a DataFrame with one row per kept (account, artifact) edge, lockstep groups included:
         ``account_id, kind, artifact, n`` (the account's requests carrying it; 1 for cards and signup
         IPs), ``df`` (accounts holding it), ``pure`` (bool), ``extraction_share`` (templates only,
         else NaN) and ``weight``; ordered by kind, artifact, account, lockstep rows last.
-        ``attrs`` hold ``hub_limit`` and ``n_accounts``. A scan does not fetch them all (see
-        :func:`communities_in_engine`); this is for tests, benchmarks and small logs.
-
-    Raises:
-        EngineError: a step failed.
-    """
-    return fetch_edges(engine, build_edge_table(engine, has_accounts, params), params)
-
-
-def build_edge_table(engine: Engine, has_accounts: bool, params: LinkParams) -> "EdgeTable":
-    """Create ``account_artifacts`` (account_id, kind, artifact, n, n_ext, support, ext_share) and the kept edges.
-
-    The kept edges stay in the engine, in table ``link_edges`` (see :class:`EdgeTable`), with
-    node-number tables ``link_acct_codes`` and ``link_art_codes``.
-
-    Returns:
-        an :class:`EdgeTable` (hub limit, accounts, edge count).
+        ``attrs`` hold ``hub_limit`` and ``n_accounts``.
 
     Raises:
         EngineError: a step failed.
@@ -153,8 +137,8 @@ def build_edge_table(engine: Engine, has_accounts: bool, params: LinkParams) -> 
     n_accounts = int(engine.scalar("SELECT count(DISTINCT account_id) FROM req_features"))
     hub = max(params.hub_min, int(params.hub_fraction * n_accounts))
     pure_kinds = ", ".join(repr(k) for k in PURE_KINDS)
-    # lockstep groups join the same table (after every other kind, in artifact then account order,
-    # as they are built), so the edge list is made once
+    # lockstep groups join the same fetch (after every other kind, in artifact then account order,
+    # as they are built), so the edge frame is made once: a concatenation copied all of it
     lock = lockstep_artifacts(engine, params)
     lock_sql = ""
     if len(lock):
@@ -164,8 +148,7 @@ def build_edge_table(engine: Engine, has_accounts: bool, params: LinkParams) -> 
           UNION ALL SELECT account_id, 'lockstep' AS kind, artifact, n, 1.0::DOUBLE AS support, df, FALSE AS pure,
                            NULL::DOUBLE AS extraction_share
           FROM link_lockstep"""
-    engine.run("link:artifacts", f"""
-        CREATE OR REPLACE TABLE link_edges AS
+    t = engine.table(f"""
         WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df,
                            sum(n_ext) / sum(n) >= {float(params.hub_pure_share)}
                            AND avg(CASE WHEN ext_share >= 0.5 THEN 1.0 ELSE 0.0 END) >= {float(params.hub_pure_share)}
@@ -180,117 +163,21 @@ def build_edge_table(engine: Engine, has_accounts: bool, params: LinkParams) -> 
           WHERE df.df BETWEEN 2 AND {hub}
              OR (df.df > {hub} AND df.pure AND a.kind IN ({pure_kinds}))
           {lock_sql})
-        SELECT account_id, kind, artifact, n, support, df, coalesce(pure, FALSE) AS pure, extraction_share FROM kept""")
+        SELECT * FROM kept
+        ORDER BY kind = 'lockstep', kind, artifact, account_id""").to_pandas(self_destruct=True)
     if len(lock):
         engine.run("link:artifacts", "DROP TABLE IF EXISTS link_lockstep")
-    # node numbers: accounts in sorted order, then artifacts in sorted (kind, artifact) order (what
-    # pandas' factorize(sort=True) and groupby(sort=True).ngroup() gave; strings compare by code
-    # point in both, UTF-8 byte order in the engine)
-    engine.run("link:artifacts", """
-        CREATE OR REPLACE TABLE link_acct_codes AS
-        SELECT account_id, (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS a_code
-        FROM (SELECT DISTINCT account_id FROM link_edges)""")
-    engine.run("link:artifacts", """
-        CREATE OR REPLACE TABLE link_art_codes AS
-        SELECT kind, artifact, (row_number() OVER (ORDER BY kind, artifact) - 1)::INTEGER AS art_code
-        FROM (SELECT DISTINCT kind, artifact FROM link_edges)""")
-    return EdgeTable(hub_limit=hub, n_accounts=n_accounts,
-                     n_edges=int(engine.scalar("SELECT count(*) FROM link_edges")))
-
-
-EDGE_ORDER = "kind = 'lockstep', kind, artifact, account_id"
-"""Row order of the edge list (lockstep rows last): the order Leiden receives edges in, and that of every fetch."""
-
-
-@dataclass
-class EdgeTable:
-    """The kept account-artifact edges, held by the engine in table ``link_edges``.
-
-    Attributes:
-        hub_limit: accounts an artifact may be held by before it is pruned as a hub.
-        n_accounts: accounts with requests (the ``N`` of rarity).
-        n_edges: rows of ``link_edges``.
-
-    ``link_edges`` has ``account_id, kind, artifact, n, support, df, pure, extraction_share``;
-    ``link_acct_codes`` numbers its accounts (``a_code``) and ``link_art_codes`` its (kind, artifact)
-    pairs (``art_code``), both from 0 in sorted order.
-    """
-
-    hub_limit: int
-    n_accounts: int
-    n_edges: int
-
-
-def _weights(kind_w: np.ndarray, df: np.ndarray, support: np.ndarray, n_accounts: int) -> np.ndarray:
-    """``kind weight x rarity x support`` per edge (module doc); float64, the same operations as always."""
+    t["pure"] = t["pure"].astype("boolean").fillna(False).astype(bool)
+    # weight = kind weight x rarity x support (module doc); neither factor is kept as a column
     denom = math.log(max(n_accounts, 3))
-    rarity = np.log(n_accounts / np.maximum(df, 1).astype(np.float64)) / denom
-    return kind_w * np.maximum(rarity, 0.05) * support
-
-
-def _kind_weight_sql(params: LinkParams) -> str:
-    """SQL ``CASE`` giving each edge its kind weight (0 for a kind without one)."""
-    return ("CASE kind " + " ".join(f"WHEN '{k}' THEN {float(w)!r}::DOUBLE" for k, w in params.kind_weights.items())
-            + " ELSE 0.0::DOUBLE END")
-
-
-def fetch_edges(engine: Engine, info: EdgeTable, params: LinkParams, accounts_table: str | None = None) -> pd.DataFrame:
-    """The edges of ``link_edges`` as a DataFrame, in :data:`EDGE_ORDER`, with their ``weight``.
-
-    Args:
-        engine: holds ``link_edges`` (see :func:`build_edge_table`).
-        info: from :func:`build_edge_table`.
-        params: linking parameters (kind weights).
-        accounts_table: a registered table with an ``account_id`` column: only those accounts'
-            edges are fetched (``None``: all edges).
-
-    Returns:
-        ``account_id, kind, artifact, n, df, pure, extraction_share, weight``; ``attrs`` hold
-        ``hub_limit`` and ``n_accounts``.
-
-    Raises:
-        EngineError: the query failed.
-    """
-    where = f"WHERE account_id IN (SELECT account_id FROM {accounts_table})" if accounts_table else ""
-    t = engine.table(f"""
-        SELECT account_id, kind, artifact, n, support, df, pure, extraction_share, {_kind_weight_sql(params)} AS kind_w
-        FROM link_edges {where} ORDER BY {EDGE_ORDER}""").to_pandas(self_destruct=True)
-    t["pure"] = t["pure"].astype(bool)
-    t["weight"] = _weights(t["kind_w"].to_numpy(np.float64), t["df"].to_numpy(), t["support"].to_numpy(np.float64),
-                           info.n_accounts)
-    t = t.drop(columns=["support", "kind_w"])
-    t.attrs["hub_limit"] = info.hub_limit
-    t.attrs["n_accounts"] = info.n_accounts
+    rarity = np.log(n_accounts / t["df"].clip(lower=1)) / denom
+    kind_w = t["kind"].map(params.kind_weights).astype(float).fillna(0.0)
+    t["weight"] = kind_w * rarity.astype(float).clip(lower=0.05) * t["support"].astype(float)
+    del rarity, kind_w
+    t = t.drop(columns=["support"])
+    t.attrs["hub_limit"] = hub
+    t.attrs["n_accounts"] = n_accounts
     return t
-
-
-def communities_in_engine(engine: Engine, info: EdgeTable, params: LinkParams) -> dict[str, int]:
-    """:func:`communities` over ``link_edges`` without fetching its strings: the same result.
-
-    Only integer node codes, the weight's inputs and the extraction-pure rows leave the engine:
-    about 25 bytes per edge instead of three Python strings (at 28.8M requests the string frame
-    alone took about 9.6 GB; docs/benchmarks.md).
-
-    Raises:
-        EngineError: a query failed.
-    """
-    if info.n_edges == 0:
-        return {}
-    t = engine.table(f"""
-        SELECT c.a_code, r.art_code, {_kind_weight_sql(params)} AS kind_w, e.df, e.support
-        FROM link_edges e JOIN link_acct_codes c USING (account_id) JOIN link_art_codes r USING (kind, artifact)
-        ORDER BY e.kind = 'lockstep', e.kind, e.artifact, e.account_id""")
-    src = t.column("a_code").to_numpy().astype(np.int32)
-    art = t.column("art_code").to_numpy().astype(np.int32)
-    weight = _weights(t.column("kind_w").to_numpy(), t.column("df").to_numpy(), t.column("support").to_numpy(),
-                      info.n_accounts)
-    del t
-    accts = engine.table("SELECT account_id FROM link_acct_codes ORDER BY a_code").column("account_id").to_pylist()
-    n_arts = int(engine.scalar("SELECT count(*) FROM link_art_codes"))
-    pure = engine.table(f"""
-        SELECT account_id, kind, artifact, pure FROM link_edges WHERE pure ORDER BY {EDGE_ORDER}""").to_pandas()
-    pure["pure"] = pure["pure"].astype(bool)
-    return _leiden(src, art, weight, accts, n_arts, pure, params)
 
 
 def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
@@ -344,32 +231,17 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     share says they are one operation. Community numbers are
     renumbered by decreasing size, then by smallest account id, so they are deterministic.
     """
+    import igraph as ig
+
     if edges.empty:
         return {}
     # node numbers without Python objects per edge (tuples, dicts and nested lists took several GB
     # at 16M requests): accounts in sorted order, then artifacts in sorted (kind, artifact) order
     src, accts = pd.factorize(edges["account_id"], sort=True)
+    src = src.astype(np.int32)
     art = artifact_codes(edges)
-    pure = edges[edges["pure"]] if "pure" in edges.columns else edges.iloc[:0].assign(pure=False)
-    return _leiden(src.astype(np.int32), art, edges["weight"].astype(float).to_numpy(), list(accts),
-                   int(art.max()) + 1, pure, params)
-
-
-def _leiden(src: np.ndarray, art: np.ndarray, weight: np.ndarray, accts: list[str], n_arts: int,
-            pure: pd.DataFrame, params: LinkParams) -> dict[str, int]:
-    """Leiden over edges given as codes, then the merge on extraction-pure artifacts; see :func:`communities`.
-
-    Args:
-        src: account code per edge (int32, index into ``accts``).
-        art: artifact code per edge (int32, 0 .. ``n_arts`` - 1).
-        weight: edge weight (float64), same order.
-        accts: account ids, sorted; code ``i`` is ``accts[i]``.
-        n_arts: number of distinct artifacts.
-        pure: the extraction-pure edges (``account_id, kind, artifact``); may be empty.
-        params: ``seed`` and ``resolution``.
-    """
-    import igraph as ig
-
+    n_arts = int(art.max()) + 1
+    accts = list(accts)
     a_idx = {a: i for i, a in enumerate(accts)}
     # edges are added in slices: python-igraph converts an edge list through Python objects, about
     # 145 bytes per edge at once when given whole (docs/benchmarks.md, "Where the memory goes")
@@ -379,12 +251,11 @@ def _leiden(src: np.ndarray, art: np.ndarray, weight: np.ndarray, accts: list[st
     del src, art
     # weights passed as an array, not stored as an edge attribute (a Python float per edge)
     ig.set_random_number_generator(random.Random(params.seed))
-    part = g.community_leiden(objective_function="modularity", weights=weight,
+    part = g.community_leiden(objective_function="modularity", weights=edges["weight"].astype(float).to_numpy(),
                               resolution=params.resolution, n_iterations=-1)
-    del g
     memb = list(part.membership[: len(accts)])
-    if len(pure):
-        memb = _merge_on_pure(memb, pure, a_idx)
+    if "pure" in edges.columns and edges["pure"].any():
+        memb = _merge_on_pure(memb, edges, a_idx)
     groups: dict[int, list[str]] = {}
     for a, c in zip(accts, memb):
         groups.setdefault(c, []).append(a)
