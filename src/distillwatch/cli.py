@@ -37,8 +37,7 @@ def _progress() -> Iterator[Progress]:
     display and its ``stop()`` write bare newlines into a redirected stream, which left empty lines
     around ``error:`` messages.
     """
-    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                    disable=not console.is_terminal)
+    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
     if console.is_terminal:
         with prog:
             yield prog

@@ -536,9 +536,10 @@ def _tenants(r: Results) -> dict:
                                  for a in f.sort_values(["n_requests", "account_id"], ascending=[False, True]).itertuples()]})
     orgs.sort(key=lambda o: (o["org_id"] == NO_ORG, -o["flagged_requests"], o["org_id"]))
     n_orgs = sum(1 for o in orgs if o["org_id"] != NO_ORG)
+    n_flagged = int(m["flagged"].sum())
     n_no_org = int(m.loc[m["flagged"] & (m["org"] == NO_ORG)].shape[0])
-    return {"orgs": orgs, "n_orgs": n_orgs, "n_flagged": int(m["flagged"].sum()),
-            "n_flagged_in_orgs": int(m["flagged"].sum()) - n_no_org, "n_no_org": n_no_org,
+    return {"orgs": orgs, "n_orgs": n_orgs, "n_flagged": n_flagged,
+            "n_flagged_in_orgs": n_flagged - n_no_org, "n_no_org": n_no_org,
             "n_orgs_total": int(m.loc[m["org"] != NO_ORG, "org"].nunique())}
 
 
