@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from distillwatch.linkage.graph import account_codes, artifact_codes
 from distillwatch.signals.base import SIGNALS, SignalHit
 
 LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
@@ -112,73 +113,111 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     """
     if not comm:
         return []
+    # all the work below is on integer codes (account, artifact, kind); strings are taken back only
+    # for the final groups' own edges. The string frame of every kept edge with its groupby
+    # transforms took 18 GB at 16M requests (docs/benchmarks.md)
+    acc_all, accts = account_codes(edges["account_id"])
+    art_all = artifact_codes(edges)
+    kind_all, kinds = pd.factorize(edges["kind"])
+    kinds = list(kinds)
     # communities with fewer than min_accounts accounts cannot become groups (members only drop out
     # below), so their edges are left out before any work: most accounts, a small share of the rows
-    size = pd.Series(comm).value_counts()
-    community = edges["account_id"].map(comm)
-    e = edges.assign(community=community)[community.map(size).fillna(0).to_numpy() >= min_accounts]
-    e = e.assign(community=e["community"].astype(np.int64))
+    comm_s = pd.Series(comm)
+    size = comm_s.value_counts()
+    comm_of = comm_s.reindex(accts)
+    big = comm_of.map(size).fillna(0).to_numpy() >= min_accounts
+    rows = np.flatnonzero(big[acc_all])
+    pure_all = (edges["pure"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "pure" in edges.columns
+                else np.zeros(len(edges), dtype=bool))
+    e = pd.DataFrame({"row": rows, "acc": acc_all[rows], "art": art_all[rows], "kind": kind_all[rows],
+                      "community": comm_of.to_numpy()[acc_all[rows]].astype(np.int64),
+                      "df": edges["df"].to_numpy()[rows], "pure": pure_all[rows]})
+    del acc_all, art_all, kind_all, pure_all
+
+    def is_kind(col: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+        return col.isin([kinds.index(k) for k in names if k in kinds]).to_numpy()
+
     # keep group-specific artifacts: held by >= 2 members, and mostly by members (exclusivity)
-    held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
-    e = e.assign(exclusivity=held / e["df"])
-    e = e[(held >= 2) & (e["exclusivity"] >= min_exclusivity)]
+    held = e.groupby(["community", "art"])["acc"].transform("nunique")
+    e = e[(held >= 2) & (held / e["df"] >= min_exclusivity)]
     # attachment: a member must hold >= min_member_artifacts group-specific artifacts (one shared
     # popular prompt is a coincidence), then artifacts are re-checked among the remaining members
     # all network artifacts (client IP or /24 on any day, signup IP) count as ONE source: residential
     # proxies exit through real people's home connections, so a household that shares an address
-    # with a proxy pool must not be attached by that address alone, however many days it lasts
-    src = e["artifact"].where(~e["kind"].isin(list(NETWORK_KINDS)), "network")
+    # with a proxy pool must not be attached by that address alone, however many days it lasts.
+    # A source is an artifact code, or one of these negative codes
+    NETWORK, CLIENT, TEXT = -1.0, -2.0, -3.0
+    src = e["art"].to_numpy(dtype=np.float64).copy()
+    src[is_kind(e["kind"], NETWORK_KINDS)] = NETWORK
     # the client fingerprint contains the generation-parameter fingerprint: one fact, one source
-    src = src.where(~e["kind"].isin(list(CLIENT_KINDS)), "client")
-    e = e.assign(pure=e["pure"].astype("boolean").fillna(False).astype(bool) if "pure" in e.columns else False)
-    e = e.assign(source=src.where(~e["kind"].isin(list(TEXT_KINDS)) | e["pure"], "text"))
+    src[is_kind(e["kind"], CLIENT_KINDS)] = CLIENT
+    text = is_kind(e["kind"], TEXT_KINDS)
+    src[text & ~e["pure"].to_numpy()] = TEXT
     pure = e[e["pure"]]
     # an account whose own traffic is not extraction-like (content < text_min_content) joins only
     # through identity, infrastructure or behaviour: shared prompt text alone is how coincidences
     # look (two users pasting the same popular conversation)
     fi = feats.set_index("account_id")
-    own = e["account_id"].map(fi["content"]).fillna(0.0)
-    e = e.assign(source=e["source"].where(~((own < text_min_content) & e["kind"].isin(list(TEXT_KINDS)))))
+    own_acc = fi["content"].reindex(accts).fillna(0.0).to_numpy()
+    own = own_acc[e["acc"].to_numpy()]
+    src[(own < text_min_content) & text] = np.nan
+    e = e.assign(source=src)
     # an account whose own traffic shows no extraction (content below text_min_content, the level
     # capability concentration alone cannot reach, and under half of its requests extraction
     # requests) joins only with a shared card among its sources: a popular SDK's default
     # fingerprint plus a residential /24 that a proxy pool also exits through is what an ordinary
     # user next to a campaign looks like
     has_ext = "extraction_share" in fi.columns
-    ext = e["account_id"].map(fi["extraction_share"]).fillna(0.0) if has_ext else 0.0
-    quiet = (own < text_min_content) & (ext < 0.5)
-    has_card = e.assign(card=e["kind"] == "payment").groupby(["community", "account_id"])["card"].transform("any")
-    e = e[~quiet | has_card]
+    ext_acc = (fi["extraction_share"].reindex(accts).fillna(0.0).to_numpy() if has_ext
+               else np.zeros(len(accts)))
+    quiet = (own < text_min_content) & (ext_acc[e["acc"].to_numpy()] < 0.5)
+    has_card = e.assign(card=is_kind(e["kind"], ("payment",))).groupby(["community", "acc"])["card"].transform("any")
+    e = e[~quiet | has_card.to_numpy()]
     while True:  # to a fixed point: dropping a member can leave another with too few sources
         n_before = len(e)
-        n_art = e.groupby(["community", "account_id"])["source"].transform("nunique")
+        n_art = e.groupby(["community", "acc"])["source"].transform("nunique")
         e = e[n_art >= min_member_artifacts]
-        held = e.groupby(["community", "kind", "artifact"])["account_id"].transform("nunique")
+        held = e.groupby(["community", "art"])["acc"].transform("nunique")
         e = e[held >= 2]
         if len(e) == n_before:
             break
     groups = []
     for key, ge in e.groupby("community", sort=True):
-        accts = sorted(ge["account_id"].unique())
-        if len(accts) < min_accounts:
+        codes = np.unique(ge["acc"].to_numpy())  # sorted codes are sorted account ids
+        if len(codes) < min_accounts:
             continue
-        # exclusivity as evidence: among the final members (accounts dropped by attachment are outsiders)
-        ge = ge.assign(exclusivity=ge.groupby(["kind", "artifact"])["account_id"].transform("nunique") / ge["df"])
-        g = Group(int(key), accts, ge.drop(columns=["community", "source"]).reset_index(drop=True))
-        members = fi.loc[accts].reset_index()
+        accts_g = accts[codes].tolist()
+        # the group's own edges, with strings again; exclusivity as evidence: among the final
+        # members (accounts dropped by attachment are outsiders)
+        ge_edges = _decode(edges.iloc[ge["row"].to_numpy()].drop(columns=["art_code"], errors="ignore"))
+        if "pure" in ge_edges.columns:
+            ge_edges["pure"] = ge["pure"].to_numpy()
+        ge_edges["exclusivity"] = ge.groupby("art")["acc"].transform("nunique").to_numpy() / ge["df"].to_numpy()
+        if "pure" not in ge_edges.columns:
+            ge_edges["pure"] = ge["pure"].to_numpy()
+        g = Group(int(key), accts_g, ge_edges)
+        members = fi.loc[accts_g].reset_index()
         for sid, cls in SIGNALS.items():
             if cls.scope == "campaign":
                 h = cls().evaluate(members, g.edges)
                 if h is not None:
                     g.hits.append(h)
         net = g.edges[g.edges["kind"].isin(["ip_day", "prefix_day"])]
-        g.software_only = net["account_id"].nunique() < SOFTWARE_ONLY_NETWORK_SHARE * len(accts)
+        g.software_only = net["account_id"].nunique() < SOFTWARE_ONLY_NETWORK_SHARE * len(accts_g)
         if not pure.empty and has_ext:
-            arts = set(zip(ge.loc[ge["pure"], "kind"], ge.loc[ge["pure"], "artifact"]))
-            cand = pure[(pure["community"] == key) & ~pure["account_id"].isin(accts)]
-            cand = cand.loc[np.array([(k, a) in arts for k, a in zip(cand["kind"], cand["artifact"])], dtype=bool)]
-            share = fi["extraction_share"].reindex(cand["account_id"]).fillna(0.0).to_numpy()
-            g.weak = set(cand.loc[share >= weak_min_extraction, "account_id"])
-            g.accounts = sorted(set(accts) | g.weak)
+            arts = np.unique(ge.loc[ge["pure"], "art"].to_numpy())
+            cand = pure[(pure["community"] == key) & ~pure["acc"].isin(codes) & pure["art"].isin(arts)]
+            cand_acc = cand["acc"].to_numpy()
+            g.weak = set(accts[cand_acc[ext_acc[cand_acc] >= weak_min_extraction]].tolist())
+            g.accounts = sorted(set(accts_g) | g.weak)
         groups.append(g)
     return groups
+
+
+def _decode(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Categorical columns turned back into plain string columns, index reset."""
+    frame = frame.reset_index(drop=True)
+    for col in frame.columns:
+        if isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("str")
+    return frame

@@ -85,8 +85,11 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
         a DataFrame with one row per kept (account, artifact) edge, lockstep groups included:
         ``account_id, kind, artifact, n`` (the account's requests carrying it; 1 for cards and signup
         IPs), ``df`` (accounts holding it), ``pure`` (bool), ``extraction_share`` (templates only,
-        else NaN) and ``weight``; ordered by kind, artifact, account, lockstep rows last.
-        ``attrs`` hold ``hub_limit`` and ``n_accounts``.
+        else NaN), ``weight`` and ``art_code`` (int32: the (kind, artifact) pair's rank in sorted
+        order); ordered by kind, artifact, account, lockstep rows last. ``account_id``, ``kind`` and
+        ``artifact`` are pandas Categoricals (``account_id``'s categories are the accounts, sorted):
+        about 40 bytes per edge instead of three strings. ``attrs`` hold ``hub_limit`` and
+        ``n_accounts``.
 
     Raises:
         EngineError: a step failed.
@@ -148,7 +151,8 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
           UNION ALL SELECT account_id, 'lockstep' AS kind, artifact, n, 1.0::DOUBLE AS support, df, FALSE AS pure,
                            NULL::DOUBLE AS extraction_share
           FROM link_lockstep"""
-    t = engine.table(f"""
+    engine.run("link:artifacts", f"""
+        CREATE OR REPLACE TABLE link_edges AS
         WITH df AS (SELECT kind, artifact, count(DISTINCT account_id) AS df,
                            sum(n_ext) / sum(n) >= {float(params.hub_pure_share)}
                            AND avg(CASE WHEN ext_share >= 0.5 THEN 1.0 ELSE 0.0 END) >= {float(params.hub_pure_share)}
@@ -163,21 +167,55 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
           WHERE df.df BETWEEN 2 AND {hub}
              OR (df.df > {hub} AND df.pure AND a.kind IN ({pure_kinds}))
           {lock_sql})
-        SELECT * FROM kept
-        ORDER BY kind = 'lockstep', kind, artifact, account_id""").to_pandas(self_destruct=True)
+        SELECT account_id, kind, artifact, n, support, df, coalesce(pure, FALSE) AS pure, extraction_share FROM kept""")
     if len(lock):
         engine.run("link:artifacts", "DROP TABLE IF EXISTS link_lockstep")
-    t["pure"] = t["pure"].astype("boolean").fillna(False).astype(bool)
+    # node numbers, made in the engine: accounts in sorted order, artifacts in sorted (kind, artifact)
+    # order (what pandas' factorize(sort=True) and groupby(sort=True).ngroup() give; strings compare
+    # by code point in Python, by UTF-8 bytes in the engine: the same order). Only these codes and
+    # the numeric columns are fetched per edge: three string columns per edge took about 9.6 GB at
+    # 28.8M requests and the process was killed (docs/benchmarks.md)
+    engine.run("link:artifacts", """
+        CREATE OR REPLACE TABLE link_acct_codes AS
+        SELECT account_id, (row_number() OVER (ORDER BY account_id) - 1)::INTEGER AS a_code
+        FROM (SELECT DISTINCT account_id FROM link_edges)""")
+    engine.run("link:artifacts", """
+        CREATE OR REPLACE TABLE link_art_codes AS
+        SELECT kind, artifact, (row_number() OVER (ORDER BY kind, artifact) - 1)::INTEGER AS art_code
+        FROM (SELECT DISTINCT kind, artifact FROM link_edges)""")
+    t = engine.table("""
+        SELECT c.a_code, r.art_code, e.n, e.df, e.pure, e.extraction_share, e.support
+        FROM link_edges e JOIN link_acct_codes c USING (account_id) JOIN link_art_codes r USING (kind, artifact)
+        ORDER BY e.kind = 'lockstep', r.art_code, c.a_code""")
+    accts = engine.table("SELECT account_id FROM link_acct_codes ORDER BY a_code").column("account_id")
+    arts = engine.table("SELECT kind, artifact FROM link_art_codes ORDER BY art_code")
+    for name in ("link_edges", "link_acct_codes", "link_art_codes"):
+        engine.run("link:artifacts", f"DROP TABLE IF EXISTS {name}")
+    a_code = t.column("a_code").to_numpy().astype(np.int32)
+    art_code = t.column("art_code").to_numpy().astype(np.int32)
+    df = t.column("df").to_numpy().astype(np.int64)
+    support = t.column("support").to_numpy().astype(np.float64)
+    num = t.select(["n", "df", "pure", "extraction_share"]).to_pandas()
+    del t
+    kind_of_art, kinds = pd.factorize(pd.Series(arts.column("kind").to_pandas()), sort=True)
+    art_str_of_art, art_strs = pd.factorize(pd.Series(arts.column("artifact").to_pandas()))
+    del arts
+    kind_code = kind_of_art[art_code]
     # weight = kind weight x rarity x support (module doc); neither factor is kept as a column
+    kind_w = np.array([float(params.kind_weights.get(k, 0.0)) for k in kinds], dtype=np.float64)[kind_code]
     denom = math.log(max(n_accounts, 3))
-    rarity = np.log(n_accounts / t["df"].clip(lower=1)) / denom
-    kind_w = t["kind"].map(params.kind_weights).astype(float).fillna(0.0)
-    t["weight"] = kind_w * rarity.astype(float).clip(lower=0.05) * t["support"].astype(float)
-    del rarity, kind_w
-    t = t.drop(columns=["support"])
-    t.attrs["hub_limit"] = hub
-    t.attrs["n_accounts"] = n_accounts
-    return t
+    rarity = np.log(n_accounts / np.maximum(df, 1).astype(np.float64)) / denom
+    weight = kind_w * np.maximum(rarity, 0.05) * support
+    del kind_w, rarity, support, df
+    out = pd.DataFrame({
+        "account_id": pd.Categorical.from_codes(a_code, categories=pd.Index(accts.to_pandas())),
+        "kind": pd.Categorical.from_codes(kind_code, categories=kinds),
+        "artifact": pd.Categorical.from_codes(art_str_of_art[art_code], categories=art_strs),
+        "n": num["n"].astype(np.int64), "df": num["df"].astype(np.int64), "pure": num["pure"].astype(bool),
+        "extraction_share": num["extraction_share"].astype(np.float64), "weight": weight, "art_code": art_code})
+    out.attrs["hub_limit"] = hub
+    out.attrs["n_accounts"] = n_accounts
+    return out
 
 
 def lockstep_artifacts(engine: Engine, params: LinkParams) -> pd.DataFrame:
@@ -230,6 +268,9 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
     thousands of one-request accounts into dozens of pieces, while the harness fingerprint they all
     share says they are one operation. Community numbers are
     renumbered by decreasing size, then by smallest account id, so they are deterministic.
+
+    ``edges`` is :func:`build_artifacts`' frame, or any frame with ``account_id, kind, artifact,
+    weight`` (strings or Categoricals) and optionally ``pure``.
     """
     import igraph as ig
 
@@ -237,47 +278,76 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
         return {}
     # node numbers without Python objects per edge (tuples, dicts and nested lists took several GB
     # at 16M requests): accounts in sorted order, then artifacts in sorted (kind, artifact) order
-    src, accts = pd.factorize(edges["account_id"], sort=True)
-    src = src.astype(np.int32)
+    src, accts = account_codes(edges["account_id"])
     art = artifact_codes(edges)
     n_arts = int(art.max()) + 1
-    accts = list(accts)
-    a_idx = {a: i for i, a in enumerate(accts)}
     # edges are added in slices: python-igraph converts an edge list through Python objects, about
     # 145 bytes per edge at once when given whole (docs/benchmarks.md, "Where the memory goes")
     g = ig.Graph(n=len(accts) + n_arts, directed=False)
     for i in range(0, len(src), EDGE_SLICE):
         g.add_edges(np.column_stack([src[i:i + EDGE_SLICE], art[i:i + EDGE_SLICE] + len(accts)]).astype(np.int64))
-    del src, art
     # weights passed as an array, not stored as an edge attribute (a Python float per edge)
     ig.set_random_number_generator(random.Random(params.seed))
     part = g.community_leiden(objective_function="modularity", weights=edges["weight"].astype(float).to_numpy(),
                               resolution=params.resolution, n_iterations=-1)
-    memb = list(part.membership[: len(accts)])
-    if "pure" in edges.columns and edges["pure"].any():
-        memb = _merge_on_pure(memb, edges, a_idx)
-    groups: dict[int, list[str]] = {}
-    for a, c in zip(accts, memb):
-        groups.setdefault(c, []).append(a)
-    order = sorted(groups.values(), key=lambda m: (-len(m), min(m)))
-    return {a: k for k, members in enumerate(order) for a in members}
+    del g
+    memb = np.asarray(part.membership[: len(accts)], dtype=np.int64)
+    if "pure" in edges.columns:
+        pure = edges["pure"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if pure.any():
+            memb = _merge_on_pure(memb, src[pure], art[pure])
+    del src, art
+    # communities by decreasing size, then by smallest account id (codes follow sorted account ids)
+    order = np.lexsort((np.arange(len(memb)), memb))
+    labels, starts, sizes = np.unique(memb[order], return_index=True, return_counts=True)
+    rank = np.lexsort((order[starts], -sizes))  # order[starts]: each community's smallest account code
+    new = np.empty(len(labels), dtype=np.int64)
+    new[rank] = np.arange(len(labels))
+    number = new[np.searchsorted(labels, memb)]
+    return dict(zip(accts.tolist(), number.tolist()))
 
 
 EDGE_SLICE = 1 << 21
 """Edges handed to igraph per call when the Leiden graph is built (bounds the conversion's transient memory)."""
 
 
+def account_codes(accounts: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Number the distinct accounts of ``accounts`` in sorted order; return (int32 code per row, sorted ids).
+
+    The codes equal ``pd.factorize(accounts, sort=True)``. A Categorical (as :func:`build_artifacts`
+    returns) is renumbered from its categories, without hashing one string per row.
+    """
+    if isinstance(accounts.dtype, pd.CategoricalDtype) and len(accounts):
+        codes = accounts.cat.codes.to_numpy()
+        cats = accounts.cat.categories
+        if codes.min() >= 0:
+            used = np.flatnonzero(np.bincount(codes, minlength=len(cats)))
+            names = cats[used]
+            order = np.argsort(names.to_numpy(dtype=object), kind="stable")
+            rank = np.zeros(len(cats), dtype=np.int32)
+            rank[used[order]] = np.arange(len(used), dtype=np.int32)
+            return rank[codes], names[order]
+    codes, uniques = pd.factorize(accounts, sort=True)
+    return codes.astype(np.int32), pd.Index(uniques)
+
+
 def artifact_codes(edges: pd.DataFrame) -> np.ndarray:
     """Number each distinct (kind, artifact) of ``edges`` in sorted (kind, artifact) order; int32, one per row.
 
-    The codes equal ``groupby(["kind", "artifact"], sort=True).ngroup()``. When ``edges`` is
-    ordered as :func:`build_artifacts` returns it (by kind and artifact, lockstep rows last) they
-    are worked out from that order with one comparison per row, instead of hashing every pair
-    (several GB at 64M edges); any other order falls back to the groupby.
+    The codes equal ``groupby(["kind", "artifact"], sort=True).ngroup()``. A frame with an
+    ``art_code`` column (:func:`build_artifacts`: the engine's numbering) has them renumbered from
+    it (a row subset may lack some codes). When ``edges`` is ordered as :func:`build_artifacts`
+    returns it (by kind and artifact, lockstep rows last) they are worked out from that order with
+    one comparison per row, instead of hashing every pair (several GB at 64M edges); any other
+    order falls back to the groupby.
     """
     n = len(edges)
     if n == 0:
         return np.zeros(0, dtype=np.int32)
+    if "art_code" in edges.columns:
+        code = edges["art_code"].to_numpy()
+        used = np.bincount(code) > 0
+        return (np.cumsum(used, dtype=np.int32) - 1)[code]
     kind = edges["kind"].to_numpy(dtype=object)
     art = edges["artifact"].to_numpy(dtype=object)
     start = np.ones(n, dtype=bool)
@@ -289,7 +359,7 @@ def artifact_codes(edges: pd.DataFrame) -> np.ndarray:
     same = kc[1:] == kc[:-1]
     if (np.count_nonzero(~same) != len(kinds) - 1
             or not bool(np.all(g_art[1:][same] > g_art[:-1][same]))):
-        return edges.groupby(["kind", "artifact"], sort=True, dropna=False).ngroup().to_numpy().astype(np.int32)
+        return edges.groupby(["kind", "artifact"], sort=True, dropna=False, observed=True).ngroup().to_numpy().astype(np.int32)
     # groups in (kind, artifact) order: a stable sort on kind keeps each kind's artifacts in row order
     order = np.argsort(kc, kind="stable")
     rank = np.empty(len(order), dtype=np.int32)
@@ -297,8 +367,12 @@ def artifact_codes(edges: pd.DataFrame) -> np.ndarray:
     return rank[grp]
 
 
-def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) -> list[int]:
+def _merge_on_pure(memb: np.ndarray, acc: np.ndarray, art: np.ndarray) -> np.ndarray:
     """Union the communities that hold a common extraction-pure artifact; return new labels.
+
+    Args:
+        memb: community label per account code.
+        acc, art: account code and artifact code of each extraction-pure edge.
 
     A community joins only if at least two of its members hold the artifact (one stray account
     does not pull its whole community in), or if it is that one account alone. The unions are the
@@ -308,14 +382,12 @@ def _merge_on_pure(memb: list[int], edges: pd.DataFrame, a_idx: dict[str, int]) 
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    hubs = edges[edges["pure"]]
-    comm_of = hubs["account_id"].map(a_idx).map(np.asarray(memb).__getitem__)
-    held = hubs.assign(c=comm_of).groupby(["kind", "artifact", "c"])["account_id"].nunique().reset_index()
-    size = pd.Series(memb).value_counts()
-    held = held[held["account_id"] >= np.minimum(2, held["c"].map(size).to_numpy())]
-    first = held.groupby(["kind", "artifact"])["c"].transform("min").to_numpy()
-    n = max(memb) + 1
+    held = pd.DataFrame({"art": art, "c": memb[acc], "a": acc}).groupby(["art", "c"])["a"].nunique().reset_index()
+    size = np.bincount(memb)
+    held = held[held["a"].to_numpy() >= np.minimum(2, size[held["c"].to_numpy()])]
+    first = held.groupby("art")["c"].transform("min").to_numpy()
+    n = int(memb.max()) + 1
     adj = coo_matrix((np.ones(len(held)), (first, held["c"].to_numpy())), shape=(n, n))
     _, comp = connected_components(adj, directed=False)
     root = pd.Series(np.arange(n)).groupby(comp).transform("min").to_numpy()
-    return [int(root[c]) for c in memb]
+    return root[memb]
