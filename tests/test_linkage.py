@@ -253,3 +253,64 @@ def test_leiden_communities_do_not_depend_on_the_edge_slice_size(monkeypatch):
     assert communities(e, LinkParams()) == whole
     assert len(set(whole.values())) == 3
     assert {whole[f"x{i}"] for i in range(6)} == {whole["x0"]}
+
+
+def test_account_codes_equal_a_sorted_factorize_for_categoricals_and_strings():
+    import random
+
+    from distillwatch.linkage.graph import account_codes
+
+    rng = random.Random(3)
+    for _ in range(50):
+        names = [f"u{rng.randint(0, 20)}" for _ in range(rng.randint(1, 40))]
+        cats = list(set(names) | {"zz_unused", "a_unused"})
+        rng.shuffle(cats)  # categories unsorted, two of them never used
+        want = sorted(set(names))
+        for s in (pd.Series(pd.Categorical(names, categories=cats)), pd.Series(names)):
+            codes, uniq = account_codes(s)
+            assert list(uniq) == want
+            assert codes.tolist() == [want.index(x) for x in names]
+
+
+def test_artifact_codes_from_the_engine_numbering_are_renumbered_on_a_row_subset():
+    from distillwatch.linkage.graph import artifact_codes
+
+    rows = [("a", "template", "t2", 1, 2), ("b", "template", "t1", 1, 2), ("a", "client_fp", "f", 1, 2),
+            ("c", "template", "t2", 1, 2), ("c", "payment", "card", 1, 2)]
+    df = _edges(rows)
+    pairs = sorted(set(zip(df["kind"], df["artifact"])))  # client_fp/f, payment/card, template/t1, template/t2
+    df["art_code"] = [pairs.index(p) for p in zip(df["kind"], df["artifact"])]
+    sub = df[df["artifact"] != "card"]  # code 1 is no longer used: 3 -> 2, 2 -> 1
+    assert artifact_codes(sub).tolist() == [2, 1, 0, 2]
+
+
+def test_the_coded_edge_frame_links_exactly_like_its_strings():
+    # build_artifacts returns Categoricals and engine numbers; linking on them must give what the
+    # same edges as plain strings give: the same communities, groups, members and group edges
+    from distillwatch.linkage.graph import build_artifacts
+
+    rows = []
+    for ring in ("x", "y"):
+        for i in range(6):
+            rows += [(f"{ring}{i}", f"t{ring}", f"fp{ring}", True)] * 3
+    rows += [(f"b{i}", None, "sdk", False) for i in range(8)] + [("b0", None, "fpx", False)]
+    eng = _artifact_engine(rows)
+    try:
+        kept = build_artifacts(eng, False, LinkParams())
+    finally:
+        eng.close()
+    assert all(isinstance(kept[c].dtype, pd.CategoricalDtype) for c in ("account_id", "kind", "artifact"))
+    plain = kept.drop(columns="art_code").astype({"account_id": "str", "kind": "str", "artifact": "str"})
+    comm = communities(kept, LinkParams())
+    assert comm == communities(plain, LinkParams())
+    assert comm["x0"] != comm["y0"] and len({comm[f"x{i}"] for i in range(6)}) == 1
+    accts = sorted(comm)
+    feats = _feats(accts, content=[0.0 if a.startswith("b") else 1.0 for a in accts],
+                   extraction_share=[0.0 if a.startswith("b") else 1.0 for a in accts])
+    got = candidate_groups(comm, kept, feats, min_accounts=3)
+    want = candidate_groups(comm, plain, feats, min_accounts=3)
+    assert [g.accounts for g in got] == [g.accounts for g in want] == [[f"x{i}" for i in range(6)],
+                                                                       [f"y{i}" for i in range(6)]]
+    for g, w in zip(got, want):
+        pd.testing.assert_frame_equal(g.edges, w.edges)
+        assert g.weak == w.weak and [h.score for h in g.hits] == [h.score for h in w.hits]
