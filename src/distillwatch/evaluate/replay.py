@@ -25,9 +25,11 @@ import numpy as np
 import orjson
 import pandas as pd
 
-CHECKPOINTS_H = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 18.0, 24.0, 36.0, 48.0, 72.0, 120.0, 168.0, 240.0,
-                 336.0, 504.0, 720.0, 1080.0)
-"""Hours after a campaign's first request at which the prefix is scanned (the resolution of the answer)."""
+CHECKPOINTS_H = (0.5,) + tuple(float(h) for h in range(1, 25)) + (30.0, 36.0, 48.0, 60.0, 72.0, 96.0, 120.0, 168.0,
+                                                               240.0, 336.0, 504.0, 720.0, 1080.0)
+"""Hours after a campaign's first request at which the prefix is scanned (the resolution of the answer):
+every hour through the first day, where the 1 % bound falls at the disclosed campaigns' pace (a
+campaign of 12,000 requests over 45 days sends 1 % in about 11 hours), then coarser."""
 
 FLAG_TIERS = ("review", "ban")
 

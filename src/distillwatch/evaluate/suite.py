@@ -403,8 +403,8 @@ def write_markdown(res: SuiteResult, path: str | Path, command: str, floors: Flo
         L.append("")
     if not res.replay.empty:
         L += ["## Time to detection (streaming replay)", "",
-              "The log is replayed in time order and the prefix scanned at 0.5, 1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, "
-              "72 ... hours after each campaign's first request (`distillwatch.evaluate.replay`); flagged = any member "
+              "The log is replayed in time order and the prefix scanned at 0.5 h, every hour from 1 to 24 h, then at 30, "
+              "36, 48, 60, 72, 96, 120 ... hours after each campaign's first request (`distillwatch.evaluate.replay`); flagged = any member "
               "in review or ban. Hours are therefore upper bounds at that resolution.", "",
               "| scenario | seed | campaign | accounts | requests | flagged | hours | requests seen | share |",
               "|---|---|---|---|---|---|---|---|---|"]
