@@ -117,6 +117,12 @@ CONTRACT_LINES: list[tuple[object, str | None, str | None]] = [
     (ok("ok_v6", client_ip="2001:db8::1"), None, None),                                         # 50
     (ok("ok_epoch", timestamp=1_772_445_600_000), None, None),                                  # 51
     (ok("ok_nulls", max_tokens=None, temperature=None, stream=None, client_ip=None), None, None),  # 52
+    # impossible values: negative token counts, a negative temperature
+    (ok("r53", output_tokens=-5), "output_tokens", "output_tokens must not be negative (a token count)"),   # 53
+    (ok("r54", input_tokens=-1), "input_tokens", "input_tokens must not be negative (a token count)"),       # 54
+    (ok("r55", max_tokens=-100), "max_tokens", "max_tokens must not be negative (a token count)"),           # 55
+    (ok("r56", temperature=-3.0), "temperature", "temperature must not be negative"),                        # 56
+    (ok("ok_zero", max_tokens=0, temperature=0.0, input_tokens=0, output_tokens=0), None, None),            # 57
 ]
 
 
@@ -138,7 +144,7 @@ def test_every_quarantine_reason(tmp_path):
         assert q["file"] == str(path)
         assert len(q["raw"]) <= 200
     assert sorted(df["request_id"]) == sorted(["ok1", "ok_roles", "ok_prompt", "ok_extra", "ok_v6", "ok_epoch",
-                                               "ok_nulls"])
+                                               "ok_nulls", "ok_zero"])
     assert res.rows_read == len(CONTRACT_LINES)
     assert res.rows_read == res.rows_accepted + len(res.quarantine)
     # the accepted duplicate is the FIRST occurrence

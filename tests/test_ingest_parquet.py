@@ -121,3 +121,13 @@ def test_ill_typed_column_falls_back_to_general_path(tmp_path):
     res, df = _read(path)
     assert [(q["line"], q["field"], q["reason"]) for q in res.quarantine] == [(1, "status", "status must be an integer")]
     assert list(df["request_id"]) == ["x2"]
+
+
+def test_native_path_quarantines_a_negative_token_count(tmp_path):
+    path = tmp_path / "neg.parquet"
+    pq.write_table(pa.Table.from_pylist([_row("r1"), _row("r2", max_tokens=-100), _row("r3", max_tokens=0)],
+                                        schema=SCHEMA), path)
+    res, df = _read(path)
+    assert [(q["line"], q["field"], q["reason"]) for q in res.quarantine] == [
+        (2, "max_tokens", "max_tokens must not be negative (a token count)")]
+    assert sorted(df["request_id"]) == ["r1", "r3"]

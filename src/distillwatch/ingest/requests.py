@@ -90,6 +90,14 @@ def _parse_sql(src: str) -> str:
               FROM (SELECT line_no, line, coalesce(json_valid(line), false) AS ok FROM {src}))"""
 
 
+NON_NEGATIVE = (("max_tokens", "max_tokens must not be negative (a token count)"),
+                ("temperature", "temperature must not be negative"),
+                ("input_tokens", "input_tokens must not be negative (a token count)"),
+                ("output_tokens", "output_tokens must not be negative (a token count)"))
+"""Numeric fields whose negative values are quarantined: token counts cannot be negative, and no
+provider's API accepts a negative sampling temperature (OpenAI and Anthropic: 0 or more)."""
+
+
 def _checks_sql() -> str:
     """Ordered (field, condition-that-is-a-violation, reason) checks, rendered as one CASE."""
     int_t = "('UBIGINT', 'BIGINT')"
@@ -135,6 +143,8 @@ def _checks_sql() -> str:
         ("user_agent", f"{_field_type('user_agent')} NOT IN ('VARCHAR', 'NULL')", "user_agent must be a string"),
         ("response", f"{_field_type('response')} NOT IN ('VARCHAR', 'NULL')", "response must be a string"),
     ]
+    checks += [(f, f"{_field_type(f)} IN ('BIGINT', 'DOUBLE') AND try_cast({_str(f)} AS DOUBLE) < 0", reason)
+               for f, reason in NON_NEGATIVE]
     for f in ("api_key_id", "org_id"):
         checks.append((f, f"{_field_type(f)} NOT IN {scalar_t[:-1]}, 'NULL')", f"{f} must be a string"))
     whens = "\n".join(
@@ -389,6 +399,7 @@ def _native_parquet(engine: Engine, path: Path, table: str, types: dict[str, str
               OR len(list_filter(msgs, lambda m: m IS NOT NULL AND m.role IN {ROLES_SQL})) <> len(msgs))""",
          "messages must be a non-empty list of {role, content} with role in system, user, assistant, tool"),
     ]
+    checks += [(f, f"try_cast({col[f]} AS DOUBLE) < 0", reason) for f, reason in NON_NEGATIVE]
     whens = "\n".join(f"WHEN {cond} THEN struct_pack(field := {fld!r}, reason := {reason!r})" for fld, cond, reason in checks)
     msgs = col["messages"] if "messages" in types else "NULL::STRUCT(role VARCHAR, content VARCHAR)[]"
     tool_names = ("list_sort(list_filter(list_concat(list_transform(tools, lambda t: t.name), []::VARCHAR[]), "
