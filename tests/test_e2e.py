@@ -67,6 +67,16 @@ def test_simulate_scan_evaluate_on_a_held_out_seed(tmp_path):
     assert all(set(CAMPAIGN_KEYS) <= set(c) for c in camps)
     with open(out / "accounts.csv", newline="") as fh:
         assert next(csv.reader(fh)) == ["account_id", "risk", "tier", "campaign_id", "requests", "reasons"]
+    # the dossier's source table names each result file with its size and SHA-256 as they are on disk
+    # (summary.json was once rewritten after the report was rendered)
+    import hashlib
+    import re
+
+    listed = re.findall(r"^\| `([^`]+)` \| ([\d,]+) \| `([0-9a-f]{64})` \|$", (out / "report.md").read_text(), re.M)
+    assert "summary.json" in {name for name, _, _ in listed}
+    for name, size, sha in listed:
+        body = (out / name).read_bytes()
+        assert (int(size.replace(",", "")), sha) == (len(body), hashlib.sha256(body).hexdigest()), name
 
 
 @needs_shared

@@ -184,13 +184,17 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             with stage("outputs"):
                 _clear_outputs(Path(out))  # only now: a run that fails earlier leaves the last results whole
                 write_outputs(result, eng, ing)
-                write_summary(result)  # the report reads it
-                if write_report:  # report.html / report.md are the dossier, rendered from the files above
-                    render_dossier(out, "html", Path(out) / "report.html")
-                    render_dossier(out, "md", Path(out) / "report.md")
             summary["timings_s"]["outputs"] = round(timings["outputs"], 3)
             summary["timings_s"]["total"] = round(time.perf_counter() - t_all, 3)
             write_summary(result)
+            if write_report:
+                # report.html / report.md are the dossier, rendered from the files above once they are
+                # final: its source table gives summary.json's SHA-256, so the summary is not rewritten
+                # after it (its timings therefore end with the result files)
+                if progress:
+                    progress("report")
+                render_dossier(out, "html", Path(out) / "report.html")
+                render_dossier(out, "md", Path(out) / "report.md")
             write_manifest(Path(out), {"requests": requests, "accounts": accounts, "releases": releases,
                                        "indicators": indicators},
                            {"engine": engine, "memory_limit": memory_limit,
