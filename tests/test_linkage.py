@@ -314,3 +314,21 @@ def test_the_coded_edge_frame_links_exactly_like_its_strings():
     for g, w in zip(got, want):
         pd.testing.assert_frame_equal(g.edges, w.edges)
         assert g.weak == w.weak and [h.score for h in g.hits] == [h.score for h in w.hits]
+
+
+def test_link_families_are_those_of_the_linking_signals_that_fire():
+    from distillwatch.linkage.campaigns import Group
+    from distillwatch.signals.base import SignalHit
+
+    # two of ten members share a card (an identity edge exists) but the group's identity signal
+    # scores 0; the shared template and the creation wave link it; content is not a link
+    edges = _edges([("a1", "payment", "card", 1, 2), ("a2", "payment", "card", 1, 2)])
+    hits = [SignalHit("campaign.shared_identity", "identity", 0.2, 0.0, ""),
+            SignalHit("campaign.shared_infrastructure", "infrastructure", 0.2, 0.0, ""),
+            SignalHit("campaign.shared_template", "behaviour", 1.0, 0.9, ""),
+            SignalHit("campaign.creation_wave", "identity", 1.0, 0.5, ""),
+            SignalHit("campaign.extraction_templates", "content", 1.0, 1.0, "")]
+    g = Group(0, [f"a{i}" for i in range(10)], edges, hits=hits)
+    assert g.link_families() == ["behaviour", "identity"]
+    g.hits = hits[:2] + hits[4:]
+    assert g.link_families() == []

@@ -25,7 +25,7 @@ from distillwatch.features.request_features import add_ip_intel, build_request_f
 from distillwatch.ingest.requests import IngestResult, read_requests
 from distillwatch.ingest.tables import read_accounts, read_releases
 from distillwatch.linkage.campaigns import Group, candidate_groups
-from distillwatch.linkage.graph import KIND_FAMILY, LinkParams, build_artifacts, communities
+from distillwatch.linkage.graph import LinkParams, build_artifacts, communities
 from distillwatch.signals import SIGNALS
 from distillwatch.scoring.risk import (ScoreParams, account_signal_hits, combine_risk, family_scores,
                                       lone_account_hits, tier_for)
@@ -420,7 +420,7 @@ def _campaign_record(g: Group, feats: pd.DataFrame, eng) -> dict:
         GROUP BY asn ORDER BY n DESC, asn LIMIT 5""").to_pylist()
     total = stats["n"]
     off = _operator_offset(feats.set_index("account_id").loc[g.accounts, "inferred_utc_offset"])
-    kinds = sorted({KIND_FAMILY[k] for k in g.edges["kind"].unique()})
+    kinds = g.link_families()
     score = round(combine_risk(family_scores(g.hits)), 6)
     return {
         "campaign_id": g.campaign_id,

@@ -76,6 +76,12 @@ class Group:
             return len(hit) - 1
         return len(hit)
 
+    def link_families(self, threshold: float = 0.5) -> list[str]:
+        """Evidence families (sorted) of the :data:`LINK_SIGNALS` scoring at least ``threshold``: what
+        links the group as a whole, for the dossier's "linked through" sentence. Families of
+        artifacts that only a few members share (two of ten with one card) are not among them."""
+        return sorted({h.family for h in self.hits if h.signal_id in LINK_SIGNALS and h.score >= threshold})
+
     def content_score(self) -> float:
         """The stronger of the group's :data:`CONTENT_SIGNALS` scores (0 when neither applies)."""
         return max((h.score for s in CONTENT_SIGNALS if (h := self.hit(s)) is not None), default=0.0)
