@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from distillwatch.linkage.graph import account_codes, artifact_codes
+from distillwatch.linkage.graph import account_codes, artifact_codes, pure_mask
 from distillwatch.signals.base import SIGNALS, SignalHit
 
 LINK_SIGNALS = ("campaign.shared_identity", "campaign.shared_infrastructure", "campaign.shared_template",
@@ -133,8 +133,7 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
     comm_of = comm_s.reindex(accts)
     big = comm_of.map(size).fillna(0).to_numpy() >= min_accounts
     rows = np.flatnonzero(big[acc_all])
-    pure_all = (edges["pure"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "pure" in edges.columns
-                else np.zeros(len(edges), dtype=bool))
+    pure_all = pure_mask(edges)
     e = pd.DataFrame({"row": rows, "acc": acc_all[rows], "art": art_all[rows], "kind": kind_all[rows],
                       "community": comm_of.to_numpy()[acc_all[rows]].astype(np.int64),
                       "df": edges["df"].to_numpy()[rows], "pure": pure_all[rows]})
@@ -195,12 +194,9 @@ def candidate_groups(comm: dict[str, int], edges: pd.DataFrame, feats: pd.DataFr
         accts_g = accts[codes].tolist()
         # the group's own edges, with strings again; exclusivity as evidence: among the final
         # members (accounts dropped by attachment are outsiders)
-        ge_edges = _decode(edges.iloc[ge["row"].to_numpy()].drop(columns=["art_code"], errors="ignore"))
-        if "pure" in ge_edges.columns:
-            ge_edges["pure"] = ge["pure"].to_numpy()
-        ge_edges["exclusivity"] = ge.groupby("art")["acc"].transform("nunique").to_numpy() / ge["df"].to_numpy()
-        if "pure" not in ge_edges.columns:
-            ge_edges["pure"] = ge["pure"].to_numpy()
+        ge_edges = _decode(edges.iloc[ge["row"].to_numpy()].drop(columns=["art_code"], errors="ignore")).assign(
+            pure=ge["pure"].to_numpy(),
+            exclusivity=ge.groupby("art")["acc"].transform("nunique").to_numpy() / ge["df"].to_numpy())
         g = Group(int(key), accts_g, ge_edges)
         members = fi.loc[accts_g].reset_index()
         for sid, cls in SIGNALS.items():

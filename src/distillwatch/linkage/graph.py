@@ -61,12 +61,6 @@ PURE_KINDS = ("template", "system_prompt", "client_fp", "param_fp")
 """Request-level artifact kinds that can be *extraction-pure* (network addresses cannot: residential
 proxies exit through real households)."""
 
-KIND_FAMILY = {"payment": "identity", "signup_ip": "identity", "ip_day": "infrastructure",
-               "prefix_day": "infrastructure", "client_fp": "infrastructure", "param_fp": "infrastructure", "system_prompt": "content",
-               "template": "content", "lockstep": "behaviour"}
-"""Evidence family of each artifact kind."""
-
-
 REQUEST_ARTIFACTS = (
     ("template", "template_id", "template_id IS NOT NULL"),
     ("system_prompt", "system_hash", "system_hash IS NOT NULL"),
@@ -195,7 +189,7 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     art_code = t.column("art_code").to_numpy().astype(np.int32)
     df = t.column("df").to_numpy().astype(np.int64)
     support = t.column("support").to_numpy().astype(np.float64)
-    num = t.select(["n", "df", "pure", "extraction_share"]).to_pandas()
+    num = t.select(["n", "pure", "extraction_share"]).to_pandas()
     del t
     kind_of_art, kinds = pd.factorize(pd.Series(arts.column("kind").to_pandas()), sort=True)
     art_str_of_art, art_strs = pd.factorize(pd.Series(arts.column("artifact").to_pandas()))
@@ -206,12 +200,12 @@ def build_artifacts(engine: Engine, has_accounts: bool, params: LinkParams) -> p
     denom = math.log(max(n_accounts, 3))
     rarity = np.log(n_accounts / np.maximum(df, 1).astype(np.float64)) / denom
     weight = kind_w * np.maximum(rarity, 0.05) * support
-    del kind_w, rarity, support, df
+    del kind_w, rarity, support
     out = pd.DataFrame({
         "account_id": pd.Categorical.from_codes(a_code, categories=pd.Index(accts.to_pandas())),
         "kind": pd.Categorical.from_codes(kind_code, categories=kinds),
         "artifact": pd.Categorical.from_codes(art_str_of_art[art_code], categories=art_strs),
-        "n": num["n"].astype(np.int64), "df": num["df"].astype(np.int64), "pure": num["pure"].astype(bool),
+        "n": num["n"].astype(np.int64), "df": df, "pure": num["pure"].astype(bool),
         "extraction_share": num["extraction_share"].astype(np.float64), "weight": weight, "art_code": art_code})
     out.attrs["hub_limit"] = hub
     out.attrs["n_accounts"] = n_accounts
@@ -292,10 +286,9 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
                               resolution=params.resolution, n_iterations=-1)
     del g
     memb = np.asarray(part.membership[: len(accts)], dtype=np.int64)
-    if "pure" in edges.columns:
-        pure = edges["pure"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if pure.any():
-            memb = _merge_on_pure(memb, src[pure], art[pure])
+    pure = pure_mask(edges)
+    if pure.any():
+        memb = _merge_on_pure(memb, src[pure], art[pure])
     del src, art
     # communities by decreasing size, then by smallest account id (codes follow sorted account ids)
     order = np.lexsort((np.arange(len(memb)), memb))
@@ -309,6 +302,13 @@ def communities(edges: pd.DataFrame, params: LinkParams) -> dict[str, int]:
 
 EDGE_SLICE = 1 << 21
 """Edges handed to igraph per call when the Leiden graph is built (bounds the conversion's transient memory)."""
+
+
+def pure_mask(edges: pd.DataFrame) -> np.ndarray:
+    """The ``pure`` column of ``edges`` as a numpy bool array (missing values and a missing column: False)."""
+    if "pure" not in edges.columns:
+        return np.zeros(len(edges), dtype=bool)
+    return edges["pure"].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
 
 def account_codes(accounts: pd.Series) -> tuple[np.ndarray, pd.Index]:
