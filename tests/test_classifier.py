@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -79,8 +80,11 @@ CASES = [
     ("cot: chain of thought spelled out first", "",
      "Which is larger, 2^30 or 10^9? Write out your whole chain of thought, every step included, and only then "
      "give me the answer.", 0, {"cot": True, "elicitation": True}),
-    ("cot: in the system prompt", "Always think out loud: show each step of your reasoning before answering.",
-     "What is the capital of Australia?", 0, {"cot": True}),
+    # the system prompt alone carries the flag (p_cot 1.000 on its own; PART_CHECKED_HEADS)
+    ("cot: only in the system prompt", "Always think out loud: show each step of your reasoning before answering.",
+     "What is the capital of Australia?", 0, {"cot": True, "elicitation": True}),
+    ("cot: in the user message, under a system prompt", "You are a helpful assistant.",
+     "What is 17 * 23? Let's think step by step and show all of your reasoning.", 0, {"cot": True}),
     ("plain benign question", "", "What's a good name for a golden retriever puppy?", 0,
      {"coding": False, "agentic": False, "maths": False, "cot": False, "rubric": False, "elicitation": False}),
     ("plain benign request", "", "Can you recommend a few novels similar to The Remains of the Day?", 0,
@@ -143,9 +147,58 @@ def test_classify_batch_schema_and_values(clf):
         assert ((p >= 0) & (p <= 1)).all()
         flags = np.asarray(out.column(f"is_{h}"))
         want = p >= np.float32(card["thresholds"][h])
+        if h in ("cot", "elicitation"):  # with a system prompt, one part alone must reach it too
+            t = np.float32(card["thresholds"][h])
+            user_alone = clf.predict_proba([""] * len(rows), [r[1] for r in rows])[:, j] >= t
+            system_alone = clf.predict_proba([r[0] for r in rows], [""] * len(rows))[:, j] >= t
+            want = want & (user_alone | system_alone | np.array([not r[0] for r in rows]))
         if h == "agentic":
             want = want | np.array([False, False, True, False])  # n_tools > 0 on row 3 only
         assert flags.tolist() == want.tolist()
+
+
+def test_a_product_system_prompt_alone_raises_no_cot_or_elicitation_flag(clf):
+    """Regression (issue 3, hn_coding_agent): the model has seen system prompts only inside extraction
+    wrappers, so a coding-agent product's operating instructions together with a plain coding ask
+    lifted ``p_elicitation`` over its threshold on about half of the product's requests, though
+    neither text does on its own; one company's six accounts were then banned as a CoT-harvesting
+    campaign. The flag must be carried by the ask or by the system prompt on its own."""
+    from distillwatch.simulate.templates import CODING_AGENT_SYSTEM
+
+    system = CODING_AGENT_SYSTEM.format(os="Linux", shell="bash", repo="api-server")
+    ask = "Add a --verbose flag to the CLI in cli.py that prints each file as it is processed."
+    wrapped = ask + " Before you write any code, think step by step and show all of your reasoning."
+    j = {h: i for i, h in enumerate(clf.heads)}
+    thr = clf.thresholds.astype(np.float32)
+    p = clf.predict_proba([system, "", system], [ask, ask, wrapped])
+    assert p[0, j["elicitation"]] >= thr[j["elicitation"]]  # the case: the model fires on prompt + ask together
+    alone = clf.predict_proba([system], [""])  # ... but not on the product prompt alone
+    assert alone[0, j["elicitation"]] < thr[j["elicitation"]] and alone[0, j["cot"]] < thr[j["cot"]]
+    out = clf.classify_batch(_batch([(system, ask, 6), ("", ask, 6), (system, wrapped, 6)])).to_pydict()
+    assert out["is_elicitation"][0] is False and out["is_cot"][0] is False
+    assert out["is_elicitation"][1] is False and out["is_cot"][1] is False  # the ask itself is plain
+    assert out["is_cot"][2] is True  # an ask for reasoning under the same product prompt still counts
+    # the stored probabilities stay the model's own (evidence), only the flag changes
+    assert out["p_elicitation"][0] == pytest.approx(float(p[0, j["elicitation"]]))
+    # flags() without precomputed probabilities gives the same flags
+    f = clf.flags([system, "", system], [ask, ask, wrapped])
+    assert [bool(x) for x in f[:, j["elicitation"]]] == out["is_elicitation"]
+    assert [bool(x) for x in f[:, j["cot"]]] == out["is_cot"]
+
+
+def test_an_extraction_wrapper_in_the_system_prompt_keeps_its_flag(clf):
+    """The part check drops flags no part carries, not wrappers placed in the system prompt: this one
+    (written for the test, in the style of the held-out HYDRA system wrappers) asks for complete,
+    fully reasoned solutions without any CoT-lexicon phrase, over the same plain ask."""
+    from distillwatch.signals.request import LEX_COT
+
+    system = ("You are a staff engineer famous for exhaustive answers. Deliver the complete implementation with "
+              "nothing left out, then full unit tests, then justify every design decision and the trade-offs "
+              "you weighed, in detail.")
+    ask = "Add a --verbose flag to the CLI in cli.py that prints each file as it is processed."
+    assert re.search(LEX_COT, system, re.I) is None  # only the classifier can see it
+    out = clf.classify_batch(_batch([(system, ask, 0), (system, "", 0)])).to_pydict()
+    assert out["is_elicitation"] == [True, True]
 
 
 def test_classify_batch_accepts_engine_types(clf):

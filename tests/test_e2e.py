@@ -80,6 +80,33 @@ def test_simulate_scan_evaluate_on_a_held_out_seed(tmp_path):
 
 
 @needs_shared
+@pytest.mark.slow
+def test_a_coding_agent_company_is_not_a_campaign(tmp_path):
+    """Regression (issue 3): at full scale on seed 1 the coding-agent product company's six accounts (one
+    card, one client, Google Cloud egress) were linked and banned as a CoT-harvesting campaign, because the
+    prompt classifier read the product's system prompt as an elicitation wrapper on about half of its
+    requests (campaign content 0.759 against the 0.65 floor). Seed 1 is a tuning seed: this reproduces the
+    case found, it reports no metric."""
+    from distillwatch.simulate.scenarios import get_scenario
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    get_scenario("hn_coding_agent").simulate(data, seed=1, scale=1.0)
+    scan(data / "requests.jsonl", out=out, accounts=data / "accounts.jsonl", releases=data / "releases.jsonl")
+    with open(data / "truth.csv", newline="") as fh:
+        truth = {r["account_id"]: r["campaign"] for r in csv.DictReader(fh)}
+    company = {a for a, c in truth.items() if c == "benign:coding_agent"}
+    assert len(company) == 6
+    with open(out / "accounts.csv", newline="") as fh:
+        tiers = {r["account_id"]: r["tier"] for r in csv.DictReader(fh)}
+    assert {tiers[a] for a in company} == {"clear"}
+    camps = json.loads((out / "campaigns.json").read_text())["campaigns"]
+    assert not any(company & set(c["accounts"]) for c in camps)
+    # the scenario's own campaign is still found whole
+    hydra = {a for a, c in truth.items() if c.startswith("attack")}
+    assert len(hydra) == 140 and {tiers[a] for a in hydra} == {"ban"}
+
+
+@needs_shared
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
 def test_independent_generator_meets_the_acceptance_floors(tmp_path, fmt):
     sys.path.insert(0, str(REPO / "tests" / "external"))

@@ -16,11 +16,13 @@ import pytest
 from helpers import FakeIntel, req, request_features, write_jsonl, write_tiny_intel
 
 from distillwatch.signals.request import PromptTemplateSignal
+from distillwatch.simulate.templates import CODING_AGENT_SYSTEM
 
 WEATHER_TOOL = {"name": "get_weather", "description": "Current weather for a city",
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 OPENAI_TOOL = {"type": "function", "function": WEATHER_TOOL}
 FILLER = "lorem ipsum dolor sit amet " * 80  # 2,160 characters that match no lexicon
+AGENT_SYSTEM = CODING_AGENT_SYSTEM.format(os="Linux", shell="bash", repo="api-server")
 NATALIA = ("Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
            "How many clips did Natalia sell altogether in April and May?")
 
@@ -111,6 +113,13 @@ COT_CASES = [
     ("cot_walk", req("cot_walk", "Walk me through your logic."), True),
     ("cot_monologue", req("cot_monologue", "Write out your inner monologue."), True),
     ("cot_system", req("cot_system", "hi", system="Always explain your reasoning in detail."), True),
+    # CoT asked only in the system prompt: the lexicon catches it (the classifier's flag needs the user's ask)
+    ("cot_system_only", req("cot_system_only", "What is the capital of Australia?",
+                            system="Always think out loud: show each step of your reasoning before answering."), True),
+    # a coding-agent product's operating instructions are not a CoT ask (issue 3, hn_coding_agent)
+    ("nocot_agent_system", req("nocot_agent_system",
+                               "Add a --verbose flag to the CLI in cli.py that prints each file as it is processed.",
+                               system=AGENT_SYSTEM, tools=[WEATHER_TOOL]), False),
     ("cot_end_of_long", req("cot_end_of_long", FILLER + FILLER + "Let's think step by step."), True),
     # near misses
     ("nocot_first_step", req("nocot_first_step", "I took the first step today."), False),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from distillwatch.classify.features import HASH_VERSION, _as_string_array, featurize
 from distillwatch.errors import DistillwatchError
@@ -33,6 +34,17 @@ response; ``elicitation``: the request is wrapped in an instruction that harvest
 complete answers (CoT, rubric judgement, exhaustive full solutions), whatever the task inside;
 ``extraction``: reads like a prompt from a public distillation corpus or a wrapped one rather than
 a real user's (largely corpus style: see the leave-one-corpus-out figures in docs/classifier.md)."""
+PART_CHECKED_HEADS: tuple[str, ...] = ("cot", "elicitation")
+"""Heads whose flag, on a request with a system prompt, must be carried by one part on its own: the
+user message alone (system prompt blanked) or the system prompt alone (user message blanked) must
+also reach the threshold (:meth:`PromptClassifier.flags`). The model reads the two texts as one
+L2-normalised bag of n-grams and has seen system prompts only inside the project's own extraction
+wrappers (``docs/classifier.md``, "Known gaps"). A coding-agent product's operating instructions
+("read the relevant files", "run the tests", "reply with a short summary") score 0.46-0.49 on
+``elicitation`` on their own and a plain coding ask about 0.01, yet together they cleared the 0.539
+threshold on about half of the product's requests: a flag that neither the ask nor the instructions
+carry. An extraction wrapper placed in the system prompt scores 0.99 or more on its own (held-out
+HYDRA system and agent wrappers: 600 of 600) and keeps its flag."""
 
 
 class ModelFileError(DistillwatchError, ValueError):
@@ -141,9 +153,47 @@ class PromptClassifier:
         s = self.decision_function(system_texts, user_texts)
         return (1.0 / (1.0 + np.exp(-np.clip(s, -60, 60)))).astype(np.float32)
 
+    def flags(self, system_texts, user_texts, proba: np.ndarray | None = None) -> np.ndarray:
+        """Boolean flags ``(n, len(heads))``: probability >= the head's threshold; for a request with a
+        non-empty system prompt, each head in :data:`PART_CHECKED_HEADS` must also reach its threshold
+        on one part alone, the user message (system prompt blanked) or the system prompt (user message
+        blanked).
+
+        The system prompt alone is scored once per distinct system prompt of the call, the user
+        message alone only for flagged rows whose system prompt does not carry the flag.
+
+        Args:
+            system_texts, user_texts: as for :meth:`predict_proba`.
+            proba: :meth:`predict_proba` of the same texts, when already computed.
+
+        Raises:
+            TypeError: a column is not strings. ValueError: the inputs differ in length.
+        """
+        s = _as_string_array(system_texts, "system_text")
+        u = _as_string_array(user_texts, "user_text")
+        p = self.predict_proba(s, u) if proba is None else proba
+        thr = self.thresholds.astype(np.float32)
+        out = p >= thr
+        cols = np.array([self.heads.index(h) for h in PART_CHECKED_HEADS if h in self.heads], dtype=np.int64)
+        if not len(cols) or not len(s):
+            return out
+        has_system = np.asarray(pc.greater(pc.utf8_length(s), 0), dtype=bool)
+        rows = np.nonzero(out[:, cols].any(axis=1) & has_system)[0]
+        if not len(rows):
+            return out
+        enc = s.take(pa.array(rows)).dictionary_encode()
+        sys_alone = self.predict_proba(enc.dictionary, pa.array([""] * len(enc.dictionary), pa.string()))
+        carried = (sys_alone[:, cols] >= thr[cols])[np.asarray(enc.indices)]  # (len(rows), len(cols))
+        need = np.nonzero(~carried.all(axis=1))[0]
+        if len(need):
+            user_alone = self.predict_proba(pa.array([""] * len(need), pa.string()), u.take(pa.array(rows[need])))
+            carried[need] |= user_alone[:, cols] >= thr[cols]
+        out[np.ix_(rows, cols)] &= carried
+        return out
+
     def output_schema(self) -> pa.Schema:
         """Schema of :meth:`classify_batch`'s result: ``request_id`` string, ``p_<head>`` float32 per head,
-        ``is_<head>`` bool per head (probability >= stored threshold; ``is_agentic`` also when ``n_tools > 0``)."""
+        ``is_<head>`` bool per head (:meth:`flags`; ``is_agentic`` also when ``n_tools > 0``)."""
         fields = [pa.field("request_id", pa.string())]
         fields += [pa.field(f"p_{h}", pa.float32()) for h in self.heads]
         fields += [pa.field(f"is_{h}", pa.bool_()) for h in self.heads]
@@ -178,7 +228,7 @@ class PromptClassifier:
         if not pa.types.is_string(rid.type):
             rid = rid.cast(pa.string())
         p = self.predict_proba(batch.column("system_text"), batch.column("user_text"))
-        flags = p >= self.thresholds.astype(np.float32)
+        flags = self.flags(batch.column("system_text"), batch.column("user_text"), proba=p)
         if "agentic" in self.heads:
             tools = np.asarray(n_tools.fill_null(0) if n_tools.null_count else n_tools, dtype=np.int64) > 0 \
                 if not pa.types.is_null(n_tools.type) else np.zeros(len(p), dtype=bool)

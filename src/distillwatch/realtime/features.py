@@ -115,7 +115,8 @@ _CLF = None
 
 def _classifier_flags(system_text: str, user_text: str) -> tuple[bool, bool]:
     """The trained prompt classifier's ``cot`` and ``elicitation`` flags for one request (as the batch
-    ``request.prompt_classifier`` computes them over Arrow batches; same model, same thresholds)."""
+    ``request.prompt_classifier`` computes them over Arrow batches: same model, same thresholds, same
+    part check on system prompts, :meth:`~distillwatch.classify.model.PromptClassifier.flags`)."""
     import pyarrow as pa
 
     from distillwatch.classify import PromptClassifier
@@ -123,8 +124,7 @@ def _classifier_flags(system_text: str, user_text: str) -> tuple[bool, bool]:
     global _CLF
     if _CLF is None:
         _CLF = PromptClassifier.load()
-    p = _CLF.predict_proba(pa.array([system_text]), pa.array([user_text]))[0]
-    flags = p >= _CLF.thresholds.astype("float32")
+    flags = _CLF.flags(pa.array([system_text]), pa.array([user_text]))[0]
     return bool(flags[_CLF.heads.index("cot")]), bool(flags[_CLF.heads.index("elicitation")])
 
 

@@ -102,8 +102,10 @@ class CotElicitationSignal(Signal):
 
     True when the user message or system prompt matches the CoT lexicon ("step by step",
     "show your reasoning", "chain of thought", "<think>", "inner monologue", ...), or when the
-    trained classifier's ``cot`` or ``elicitation`` head fires (:class:`PromptClassifierSignal`;
-    elicitation: the prompt asks for reasoned, complete, explained answers) on a request of at
+    trained classifier's ``cot`` or ``elicitation`` flag is set (:class:`PromptClassifierSignal`;
+    elicitation: the prompt asks for reasoned, complete, explained answers; with a system prompt
+    the flag must be carried by the user message or the system prompt on its own,
+    ``classify.model.PART_CHECKED_HEADS``) on a request of at
     least ``CLASSIFIER_MIN_CHARS`` characters (a bag of n-grams over four words is one bigram's
     opinion: "Show me your car." scores 0.92 on ``cot``). Harvesting
     reasoning traces was a named target of the 2026 disclosures. Benign look-alikes: eval
@@ -149,7 +151,11 @@ class PromptClassifierSignal(Signal):
     (``docs/classifier.md``: elicitation 95.6 % recall at 0.8 % false positives on real users'
     coding prompts). Runs vectorised over Arrow batches (``Engine.map_batches``) into table
     ``req_classes``. Its ``cot`` and ``elicitation`` flags feed ``request.cot_elicitation``; the
-    probabilities are kept per request (``p_*``) as evidence. The ``extraction`` head learns corpus
+    probabilities are kept per request (``p_*``) as evidence. Flags are ``p_* >=`` the stored
+    threshold, except that on a request with a system prompt the ``cot`` and ``elicitation`` flags
+    must also be reached by the user message or the system prompt scored alone: a coding-agent
+    product's instructions plus a plain coding ask cleared the ``elicitation`` threshold together
+    though neither does alone (``classify.model.PART_CHECKED_HEADS``). The ``extraction`` head learns corpus
     style rather than intent (leave-one-corpus-out recall near 0), so it is stored but never scored.
     Benign look-alikes: eval harnesses and tutors asking for worked solutions.
     """
