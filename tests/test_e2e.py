@@ -81,16 +81,19 @@ def test_simulate_scan_evaluate_on_a_held_out_seed(tmp_path):
 
 @needs_shared
 @pytest.mark.slow
-def test_a_coding_agent_company_is_not_a_campaign(tmp_path):
-    """Regression (issue 3): at full scale on seed 1 the coding-agent product company's six accounts (one
+@pytest.mark.parametrize("seed", [1, 404])
+def test_a_coding_agent_company_is_not_flagged(tmp_path, seed):
+    """Regressions (issue 3), full scale. Seed 1: the coding-agent product company's six accounts (one
     card, one client, Google Cloud egress) were linked and banned as a CoT-harvesting campaign, because the
     prompt classifier read the product's system prompt as an elicitation wrapper on about half of its
-    requests (campaign content 0.759 against the 0.65 floor). Seed 1 is a tuning seed: this reproduces the
-    case found, it reports no metric."""
+    requests (campaign content 0.759 against the 0.65 floor). Seed 404 (a new-user trial): the company's
+    main account went to review at risk 0.656 on an "extraction sub-stream" of 27 requests that were 3
+    agent runs on one "explain each step" task, every step re-sending it. These reproduce the cases
+    found; they report no metric (seed 1 is a tuning seed)."""
     from distillwatch.simulate.scenarios import get_scenario
 
     data, out = tmp_path / "data", tmp_path / "out"
-    get_scenario("hn_coding_agent").simulate(data, seed=1, scale=1.0)
+    get_scenario("hn_coding_agent").simulate(data, seed=seed, scale=1.0)
     scan(data / "requests.jsonl", out=out, accounts=data / "accounts.jsonl", releases=data / "releases.jsonl")
     with open(data / "truth.csv", newline="") as fh:
         truth = {r["account_id"]: r["campaign"] for r in csv.DictReader(fh)}
@@ -104,6 +107,15 @@ def test_a_coding_agent_company_is_not_a_campaign(tmp_path):
     # the scenario's own campaign is still found whole
     hydra = {a for a, c in truth.items() if c.startswith("attack")}
     assert len(hydra) == 140 and {tiers[a] for a in hydra} == {"ban"}
+    # a lone account held clear at a risk that reached review says why in explanations.jsonl (found by a
+    # new-user trial: on seed 404 an eval-harness burst sat at 0.743, clear, with no reason in any file)
+    with open(out / "accounts.csv", newline="") as fh:
+        held = {r["account_id"] for r in csv.DictReader(fh) if r["tier"] == "clear" and float(r["risk"]) >= 0.6}
+    explained = {e["account_id"]: e for e in map(json.loads, (out / "explanations.jsonl").read_text().splitlines())}
+    assert held <= set(explained)
+    assert all(any(x.startswith("not flagged on its own") for x in explained[a]["evidence"]) for a in held)
+    if seed == 404:
+        assert held == {a for a, c in truth.items() if c == "benign:eval_harness"} & held and len(held) == 1
 
 
 @needs_shared

@@ -313,6 +313,42 @@ def test_parquet_matches_jsonl(tmp_path):
     assert a.set_index("request_id").loc["p1", "user_text"] == "Complete this"
 
 
+
+# is_continuation: the last message is an assistant, tool or function message (an agent or tool loop
+# step that re-sends an earlier user message), worked out by hand for each shape
+_SYS = {"role": "system", "content": "You are a coding agent."}
+_ASK = {"role": "user", "content": "Fix the failing test."}
+_CALL = {"role": "assistant", "content": "run_command(pytest -q)"}
+_RESULT = {"role": "tool", "content": "1 failed"}
+CONTINUATION_CASES = [
+    ("c_prompt", None, False),                                            # prompt form: a new ask
+    ("c_ask", [_SYS, _ASK], False),                                       # first step of a run
+    ("c_tool_step", [_SYS, _ASK, _CALL, _RESULT], True),                  # step 2: tool result last
+    ("c_function", [_ASK, {"role": "function", "content": "ok"}], True),  # legacy function role
+    ("c_assistant_last", [_ASK, _CALL], True),                            # assistant prefill / continuation
+    ("c_next_turn", [_ASK, _CALL, _RESULT, {"role": "assistant", "content": "Fixed."},
+                     {"role": "user", "content": "Now add a test."}], False),  # a new user turn
+]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_is_continuation(tmp_path, fmt):
+    rows = [dict(request_id=rid, timestamp="2026-03-02T10:00:00Z", account_id="a1", model="m1",
+                 prompt="Complete this" if msgs is None else None, messages=msgs)
+            for rid, msgs, _ in CONTINUATION_CASES]
+    if fmt == "parquet":
+        schema = pa.schema([("request_id", pa.string()), ("timestamp", pa.string()), ("account_id", pa.string()),
+                            ("model", pa.string()), ("prompt", pa.string()),
+                            ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())])))])
+        path = tmp_path / "c.parquet"
+        pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    else:
+        path = write_jsonl(tmp_path / "c.jsonl", [{k: v for k, v in r.items() if v is not None} for r in rows])
+    res, df = ingest(path)
+    assert res.quarantine == []
+    got = dict(zip(df["request_id"], df["is_continuation"].astype(bool)))
+    assert got == {rid: want for rid, _, want in CONTINUATION_CASES}
+
 # ---------------------------------------------------------------------------------------------
 # (d) timestamps parse to the right UTC instant
 # ---------------------------------------------------------------------------------------------

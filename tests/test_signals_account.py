@@ -347,3 +347,44 @@ def test_us_pacific_office_worker_is_not_a_timezone_mismatch():
 ])
 def test_country_utc_offsets(country, when, expected):
     assert country_utc_offsets(country, when) == expected
+
+
+# ---------------------------------------------------------------------------------------------
+# pure_template_requests counts asks: agent-loop steps re-send their run's ask (one log, pipeline)
+# ---------------------------------------------------------------------------------------------
+_ADJ2 = ("red", "quiet", "ancient", "narrow", "golden", "broken", "hidden", "famous", "wooden")
+_NOUN2 = ("bridge", "tower", "market", "fountain")
+WRAP = ("Explain your reasoning step by step before you answer this question carefully. {q} "
+        "Give the final answer on the last line of your reply.")
+
+
+def test_pure_template_requests_count_asks_not_agent_loop_steps(tmp_path):
+    """Regression (issue 3, a new-user trial): a coding agent's runs on one "explain each step" task
+    re-send that task on every step; 27 requests from 3 runs made the task an extraction-pure template
+    and an extraction sub-stream of 27, which put a legitimate coding-agent account in review.
+    Worked out by hand: five harvesters send 5 asks each on one chain-of-thought wrapper (25 asks:
+    pure, >= 20); the agent runs one chain-of-thought task 3 times for 12 steps (1 ask + 11
+    continuations each): 36 requests but 3 asks, under the 20 asks a template needs to be judged."""
+    from helpers import pipeline_features, req, write_jsonl
+
+    qs = [f"What is the story behind the {a} {n} in the old town?" for n in _NOUN2 for a in _ADJ2]
+    rows = []
+    for h in range(5):
+        rows += [req(f"h{h}_{i}", WRAP.format(q=qs[5 * h + i]), account=f"acct_h{h}") for i in range(5)]
+    task = {"role": "user", "content": "Explain step by step how the following function sorts the list, and add a "
+                                       "comment to each step.\n\ndef f(xs):\n    return sorted(xs, reverse=True)"}
+    for run in range(3):
+        msgs = [task]
+        for step in range(12):
+            rows.append(req(f"agent_{run}_{step}", messages=list(msgs), account="acct_agent"))
+            msgs = msgs + [{"role": "assistant", "content": f"read_file(src/module_{step}.py)"},
+                           {"role": "tool", "content": "(40 lines)"}]
+    df, feats, ing = pipeline_features(write_jsonl(tmp_path / "loop.jsonl", rows))
+    assert ing.quarantine == []
+    assert int(df["is_continuation"].sum()) == 33
+    agent = df[df.index.str.startswith("agent_")]
+    assert agent["template_id"].nunique() == 1 and agent["template_id"].notna().all() and agent["is_cot"].all()
+    f = feats.set_index("account_id")
+    assert f["pure_template_requests"].to_dict() == {"acct_agent": 0, **{f"acct_h{h}": 5 for h in range(5)}}
+    # the account's own share signals still read every request
+    assert f.loc["acct_agent", "n_requests"] == 36 and f.loc["acct_agent", "cot_share"] == 1.0

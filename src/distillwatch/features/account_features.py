@@ -26,9 +26,10 @@ EXTRACTION_REQUEST_SQL = ("(is_cot OR is_rubric OR CASE WHEN output_tokens IS NO
 
 
 PURE_TEMPLATE_SHARE = 0.9
-"""Share of a template's requests (log-wide) that must be extraction requests for it to count as extraction-pure."""
+"""Share of a template's asks (log-wide; requests that are not ``is_continuation``) that must be
+extraction requests for it to count as extraction-pure."""
 PURE_TEMPLATE_MIN_REQUESTS = 20
-"""Requests a template needs log-wide before its extraction share is trusted."""
+"""Asks a template needs log-wide before its extraction share is trusted."""
 CROWD_PROMPT_MIN_ACCOUNTS = 3
 """Accounts that must send one system prompt for its chain-of-thought phrase to count as a crowd's
 (an app's or a tutorial's prompt) rather than one account's own ask. Three is the smallest group
@@ -46,9 +47,11 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     n_templates, top_template, top_template_share, shared_template_share, n_client_fps,
     top_client_fp, hour_hist (24 UTC hourly counts), inferred_utc_offset, sleep_share,
     extraction_share`` (share of requests matching ``EXTRACTION_REQUEST_SQL``),
-    ``pure_template_requests`` (requests on an extraction-pure template: one with at least
-    ``PURE_TEMPLATE_MIN_REQUESTS`` requests log-wide, of which ``PURE_TEMPLATE_SHARE`` or more are
-    extraction requests), ``crowd_cot_share`` (share of the account's requests whose
+    ``pure_template_requests`` (asks on an extraction-pure template: one with at least
+    ``PURE_TEMPLATE_MIN_REQUESTS`` asks log-wide, of which ``PURE_TEMPLATE_SHARE`` or more are
+    extraction requests; an ask is a request that is not ``is_continuation``: a step of an agent or
+    tool loop re-sends the user message its run started with, so a 24-step run on one "explain each
+    step" task is one ask, not 24), ``crowd_cot_share`` (share of the account's requests whose
     chain-of-thought elicitation sits only in a system prompt that at least
     ``CROWD_PROMPT_MIN_ACCOUNTS`` accounts send: ``cot_from_system`` and a popular prompt),
     ``crowd_prompt_accounts`` (the most accounts sending any such prompt of the account),
@@ -61,8 +64,8 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
     HOUR_HIST = "[" + ", ".join(f"count_if(hour(ts) = {h})" for h in range(24)) + "]"  # noqa: N806
     engine.run("account_features", f"""
         CREATE OR REPLACE TABLE template_accounts AS
-        SELECT template_id, count(DISTINCT account_id) AS n_accounts, count(*) AS n_requests,
-               avg({EXTRACTION_REQUEST_SQL}::INT) AS extraction_share
+        SELECT template_id, count(DISTINCT account_id) AS n_accounts, count_if(NOT is_continuation) AS n_requests,
+               avg(CASE WHEN NOT is_continuation THEN ({EXTRACTION_REQUEST_SQL})::INT END) AS extraction_share
         FROM req_features WHERE template_id IS NOT NULL GROUP BY template_id""")
     engine.run("account_features", f"""
         CREATE OR REPLACE TABLE acct_features AS
@@ -120,7 +123,7 @@ def build_account_features(engine: Engine, has_accounts: bool, has_releases: boo
                      ELSE (coalesce(max_tokens, 0) >= {LONG_MAX_TOKENS_NO_USAGE})::INT END) AS long_output_share,
             avg(is_rubric::INT) AS rubric_share,
             avg(({EXTRACTION_REQUEST_SQL})::INT) AS extraction_share,
-            count_if(on_pure_template) AS pure_template_requests,
+            count_if(on_pure_template AND NOT is_continuation) AS pure_template_requests,
             avg(coalesce(proxy_kind IN ('vpn', 'tor'), false)::INT) AS anon_share,
             avg(coalesce(proxy_kind IN ('cloud', 'datacenter'), false)::INT) AS hosting_share,
             count(DISTINCT template_id) AS n_templates,

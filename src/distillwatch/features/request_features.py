@@ -51,6 +51,7 @@ def build_request_features(engine: Engine) -> None:
         SELECT *{outer} FROM (
         SELECT r.request_id, r.line_no, r.ts, epoch(r.ts) AS ts_s, r.account_id, r.api_key_id, r.org_id, r.client_ip,
                r.user_agent, r.model, r.n_messages, r.n_user_turns, r.n_assistant_turns, r.n_tool_turns,
+               r.is_continuation,
                r.max_tokens, r.temperature, r.stream, r.input_tokens, r.output_tokens, r.status,
                length(r.user_text) AS user_chars, len(r.tool_names) AS n_tools,
                {select}

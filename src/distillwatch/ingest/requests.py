@@ -176,6 +176,7 @@ def _canonical_sql(src: str) -> str:
       coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {_field_type('prompt')} = 'VARCHAR' THEN 1 ELSE 0 END) AS n_user_turns,
       coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
       coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
+      coalesce(msgs[-1].role IN ('assistant', 'tool', 'function'), false) AS is_continuation,
       coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
                lambda m: {_CONTENT}), '\n'), '') AS system_text,
       coalesce(
@@ -200,7 +201,8 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
 
     The output columns are: ``line_no, request_id, ts (TIMESTAMPTZ, UTC), account_id, api_key_id,
     org_id, client_ip, user_agent, model, n_messages, n_user_turns, n_assistant_turns, n_tool_turns,
-    system_text, user_text (last user message, or the prompt), tool_names (sorted list), max_tokens,
+    is_continuation (the last message is an assistant, tool or function message: the request continues
+    an agent or tool loop and re-sends an earlier user message rather than asking anew), system_text, user_text (last user message, or the prompt), tool_names (sorted list), max_tokens,
     temperature, stream, response_chars, input_tokens, output_tokens (tokens), status``.
 
     Quarantine reasons (first violation wins): empty line, invalid UTF-8 bytes, invalid JSON, not a
@@ -421,6 +423,7 @@ def _native_parquet(engine: Engine, path: Path, table: str, types: dict[str, str
           coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {col['prompt']} IS NOT NULL THEN 1 ELSE 0 END) AS n_user_turns,
           coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
           coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
+          coalesce(msgs[-1].role IN ('assistant', 'tool', 'function'), false) AS is_continuation,
           coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
                    lambda m: m.content), '\n'), '') AS system_text,
           coalesce((list_transform(list_filter(msgs, lambda m: m.role = 'user'), lambda m: m.content))[-1],

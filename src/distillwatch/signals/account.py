@@ -161,11 +161,14 @@ class TemplateReuseSignal(AccountSignal):
 
 @register
 class ExtractionSubstreamSignal(AccountSignal):
-    """Extraction sub-stream: how many of an account's requests ride on extraction-pure templates (value: requests).
+    """Extraction sub-stream: how many of an account's asks ride on extraction-pure templates (value: requests).
 
-    A template is extraction-pure when, log-wide, it has at least 20 requests and at least 90 % of
-    them ask for reasoning traces, rubric grading or long outputs. Score ramps from 0 at 10 to 1 at
-    50 such requests, whatever share of the account's traffic they are: a relay that mixes 5 %
+    A template is extraction-pure when, log-wide, it has at least 20 asks and at least 90 % of
+    them ask for reasoning traces, rubric grading or long outputs. An ask is a request that does not
+    continue an agent or tool loop (``is_continuation``: its last message is an assistant, tool or
+    function message, so it re-sends the user message its run started with): a coding agent's
+    24-step run on one "explain each step" task is one ask, not 24. Score ramps from 0 at 10 to 1 at
+    50 such asks, whatever share of the account's traffic they are: a relay that mixes 5 %
     extraction into 3,000 ordinary customer requests a month still sends 150 requests on its
     harness's wrappers, while share-based signals are diluted to nothing (issue 3's reseller case;
     CerberusAI, arXiv 2606.03381, on mixing). Benign look-alikes: an eval harness (one templated
@@ -183,9 +186,9 @@ class ExtractionSubstreamSignal(AccountSignal):
         return v, ramp_series(v, self.lo, self.hi) * self._enough(df)
 
     def explain(self, row, value):
-        return (f"{int(value):,} of {int(row.n_requests):,} requests use extraction-pure templates (>= 90 % of a "
-                f"template's requests ask for reasoning, grading or long outputs; scored from {self.lo:.0f} to "
-                f"{self.hi:.0f} requests)")
+        return (f"{int(value):,} of {int(row.n_requests):,} requests are new asks on extraction-pure templates "
+                f"(>= 90 % of a template's asks request reasoning, grading or long outputs; agent-loop steps "
+                f"that re-send an earlier ask are not counted; scored from {self.lo:.0f} to {self.hi:.0f} asks)")
 
 
 @register
