@@ -40,5 +40,5 @@ def test_headline_residential():
 
 def test_headline_proxies_and_small_shares():
     h = headline(_camp(proxy_share=0.97, capabilities={"rubric_grading": 0.93, "maths": 0.05, "coding": 0.02}))
-    assert h.endswith("targeting rubric grading, through VPN, Tor, cloud and hosting exits "
+    assert h.endswith("targeting rubric grading, through VPN, Tor, cloud or hosting exits "
                       "(97% of requests; 40,000 addresses in 900 networks).")

@@ -50,6 +50,12 @@ REDACT_POSITIVES = [
     ("secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY x", "secret [API_KEY] x"),
     ('{"api_key": "abcdefgh1234"}', '{"api_key": "[API_KEY]"}'),
     ("password=hunter22x", "password=[API_KEY]"),
+    # a password given in words (found by a new-user trial in a dossier's example request)
+    ("login with username 'mthompson' and password as 'securePass123'. Then",
+     "login with username 'mthompson' and password as '[API_KEY]'. Then"),
+    ("my password is Secret123!", "my password is [API_KEY]"),
+    ("the wifi passcode is hunter2.", "the wifi passcode is [API_KEY]."),
+    ("my password was p@ssw0rd, ok", "my password was [API_KEY], ok"),
     ("from 192.168.0.1 and 10.0.0.255:8080", "from [IP] and [IP]:8080"),
     ("v6 2001:db8::1 and fe80::1%eth0", "v6 [IP] and [IP]"),
     ("mapped ::ffff:203.0.113.7 ok", "mapped [IP] ok"),
@@ -86,6 +92,8 @@ REDACT_NEGATIVES = [
     "the max_tokens=4096 parameter",
     "email me at name at example dot com",
     "+1 more",
+    "the password is required and must be strong.",
+    "Your password is too short; passwords should be 12 characters.",
 ]
 
 
@@ -205,6 +213,17 @@ def test_counts_comparison_and_tenants_on_a_hand_made_results_dir(tmp_path):
     assert [m["model"] for m in c1["later_models"]] == [f"m-<2>{HOSTILE}"]
     # artifacts holding addresses are redacted in the dossier
     assert any(t["artifact"] == "[IP]@2026-04-22" for k in c1["edge_kinds"] for t in k["top"])
+
+
+def test_egress_table_has_a_no_proxy_row_only_when_some_requests_had_none(tmp_path):
+    """Found by a new-user trial: an all-proxy campaign's egress table ended with "no proxy … 0 | 0.0%".
+    In the hand-made results C0001's 12 requests all came through a VPN; C0002 has no proxy artifact."""
+    d = _results_dir(tmp_path / "res")
+    for fmt in ("md", "html"):
+        text = render_dossier(d, fmt, tmp_path / f"e.{fmt}").read_text(encoding="utf-8")
+        sec1, sec2 = [x.split("organisation", 1)[0] for x in text.split("Egress: proxies and networks")[1:]]  # C0001, C0002
+        assert "VPN" in sec1 and "no proxy (residential / other)" not in sec1
+        assert "no proxy (residential / other)" in sec2
 
 
 def test_rendering_is_deterministic(tmp_path):

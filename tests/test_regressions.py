@@ -141,6 +141,18 @@ def test_side_file_with_no_valid_row_fails_loudly(tmp_path):
     assert (tmp_path / "o" / "quarantine.jsonl").read_text().count("\n") == 1
 
 
+def test_a_releases_file_without_accounts_is_named_as_releases(tmp_path):
+    """Found by a new-user trial: with --releases but no --accounts, a releases file with no valid row
+    was reported as having "no valid account rows"."""
+    req = write_jsonl(tmp_path / "r.jsonl", [row(i) for i in range(3)])
+    rel = write_jsonl(tmp_path / "rel.jsonl", [{"model": "aurora-3"}])
+    r = runner.invoke(app, ["scan", str(req), "--releases", str(rel), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2
+    text = " ".join(r.output.split())
+    assert "rel.jsonl: no valid release rows" in text and "account" not in text
+    assert "missing required field released_at" in text
+
+
 # -- output directory ------------------------------------------------------------------------------
 def test_out_that_is_a_file_fails_before_the_pipeline(tmp_path):
     req = write_jsonl(tmp_path / "r.jsonl", [row(i) for i in range(3)])
@@ -195,6 +207,11 @@ def test_evaluate_bad_paths_give_clear_errors(tmp_path):
              (["--truth", str(tmp_path), "--results", str(out)], "this is a directory"),
              (["--truth", str(empty), "--results", str(out)], "is empty"),
              (["--truth", str(truth), "--results", str(tmp_path / "nothing")], "output directory")]
+    # the truth of another log (found by a new-user trial: all metrics "n/a" and exit 0)
+    other = tmp_path / "other_truth.csv"
+    other.write_text("account_id,label,campaign\nacct_zz,attack,attack:x\nacct_yy,benign,benign:x\n")
+    cases.append((["--truth", str(other), "--results", str(out)],
+                  "no account of the truth file is in"))
     for args, msg in cases:
         r = runner.invoke(app, ["evaluate", *args])
         assert r.exit_code == 2, (args, r.output)

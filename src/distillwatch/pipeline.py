@@ -117,14 +117,18 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             return _Timer(timings, name, peaks)
 
         ing: list[IngestResult] = []
+        kinds: list[str] = []  # what each ingest result holds (a releases file without accounts is second)
         try:
             with stage("ingest"):
                 ing.append(eng.ingest(read_requests, requests, "requests"))
+                kinds.append("request")
                 if accounts:
                     ing.append(eng.ingest(read_accounts, accounts, "accounts"))
+                    kinds.append("account")
                 if releases:
                     ing.append(eng.ingest(read_releases, releases, "releases"))
-            for r, what in zip(ing, ("request", "account", "release")):
+                    kinds.append("release")
+            for r, what in zip(ing, kinds):
                 if r.rows_accepted == 0:
                     first = r.quarantine[0] if r.quarantine else None
                     why = (f"first problem: line {first['line']}: {first['reason']}" if first else "the file has no rows")
@@ -356,7 +360,9 @@ def _one_tenant(g: Group, fi: pd.DataFrame) -> bool:
 
 def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp: ScoreParams,
                     lone_hits: dict | None = None) -> pd.DataFrame:
-    """One row per account: risk, tier, reasons, family scores and evidence.
+    """One row per account: risk, tier, reasons, family scores, evidence and ``held_clear`` (a lone
+    account left ``clear`` although its risk reached ``review_risk``: a one-off burst or too few
+    requests; its evidence says which).
 
     A campaign member is scored on its own hits plus its campaign's; an account in no campaign on
     its own hits, with ``lone_hits`` (from :func:`~distillwatch.scoring.risk.lone_account_hits`)
@@ -385,7 +391,8 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
                             f"fingerprint or template); held at review, never banned on that link alone")
         if lone:
             evidence.append(lone[1])
-        if tier == "clear" and g is None and risk >= sp.review_risk:
+        held_clear = tier == "clear" and g is None and risk >= sp.review_risk
+        if held_clear:
             if int(rec.n_requests) < sp.lone_min_requests:
                 evidence.append(f"not flagged on its own: {int(rec.n_requests)} requests are too few to judge a lone "
                                 f"account (at least {sp.lone_min_requests}) and it links to no other account")
@@ -396,7 +403,7 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
         rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
                      "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),
                      "reasons": ";".join(h.signal_id for h in hits if h.score > 0),
-                     **{f: round(v, 6) for f, v in fam.items()}, "evidence": evidence})
+                     **{f: round(v, 6) for f, v in fam.items()}, "evidence": evidence, "held_clear": held_clear})
     df = pd.DataFrame(rows)
     return df.sort_values(["risk", "account_id"], ascending=[False, True]).reset_index(drop=True)
 

@@ -59,7 +59,9 @@ def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
         ``n_scored``, ``missing_in_results``, ``missing_in_truth``.
 
     Raises:
-        InputError: truth file lacks the required columns or labels other than attack/benign.
+        InputError: truth file lacks the required columns or labels other than attack/benign, the
+            results folder has no usable ``accounts.csv``, or no scored account is in the truth file
+            (the truth of another log).
     """
     from sklearn.metrics import adjusted_rand_score
 
@@ -85,6 +87,9 @@ def evaluate(truth: str | Path | pd.DataFrame, results: str | Path) -> dict:
     if t.empty:
         raise InputError(f"{truth}: truth file has no rows")
     m = t.merge(acc, on="account_id", how="inner")
+    if m.empty and not acc.empty:
+        raise InputError(f"{truth}: no account of the truth file is in {results / 'accounts.csv'} "
+                         f"({len(t):,} truth accounts, {len(acc):,} scored): is it the truth of another log?")
     pos = m["label"] == "attack"
     out = {
         "n_scored": int(len(m)),

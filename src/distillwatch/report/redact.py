@@ -12,7 +12,9 @@ placeholder   what
               (Google), ``hf_…``, ``glpat-…``, Stripe ``sk_live_…``/``rk_live_…``, JWTs
               (``eyJ….eyJ….…``), the value after ``Bearer``/``Basic``/``Token`` when it looks
               like a credential, the value after ``api_key=`` / ``secret:`` / ``token=`` /
-              ``password=``-like assignments, hex runs of 32+ characters that mix letters and
+              ``password=``-like assignments, a password given in words ("my password is
+              Secret123!", "password as 'securePass123'": quoted, or holding a digit or a
+              symbol), hex runs of 32+ characters that mix letters and
               digits, and base64/url-safe runs of 32+ characters that mix upper case, lower case
               and digits, look random (entropy ≥ 3.8 bits a character) and are not mostly words
 ``[IP]``      IPv4 dotted quads (each part 0-255, not inside a longer dotted run like a version
@@ -63,6 +65,20 @@ _ASSIGN_RE = re.compile(
     r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|apikey|secret|secret[_-]?key|access[_-]?token|auth[_-]?token|token|"
     r"password|passwd|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[)([^\s\"',;}]{5,}[^\s\"',;}.:)\]])")
+_SAID_RE = re.compile(
+    r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+(?:is|was|as|=|:|set to|will be|should be)\s+)"
+    r"(?:([\"'`])(?!\[)([^\"'`\s]{4,})\3|(?!\[)(?=[^\s\"'`,;]*[\d!@#$%^&*_+=~?])([^\s\"'`,;]{4,}?)(?=[.,;:)]?(?:\s|$)))")
+"""A password given in words: "my password is Secret123!", "password as 'securePass123'". The value
+is redacted when it is quoted, or when it holds a digit or a symbol (so "the password is required"
+stays)."""
+
+
+def _said(m: re.Match) -> str:
+    if m.group(3):
+        return m.group(1) + m.group(2) + m.group(3) + API_KEY + m.group(3)
+    return m.group(1) + m.group(2) + API_KEY
+
+
 _HEX_RE = re.compile(r"(?<![A-Za-z0-9_])(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*[0-9])[0-9a-fA-F]{32,}(?![A-Za-z0-9_])")
 _B64_RE = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])")
 
@@ -164,6 +180,7 @@ def redact(text: str | None) -> str:
         s = rx.sub(API_KEY, s)
     s = _AUTH_RE.sub(_auth, s)
     s = _ASSIGN_RE.sub(lambda m: m.group(1) + API_KEY, s)
+    s = _SAID_RE.sub(_said, s)
     s = _IPV6_CAND_RE.sub(_ipv6, s)
     s = _IPV4_RE.sub(IP, s)
     s = _HEX_RE.sub(API_KEY, s)

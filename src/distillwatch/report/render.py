@@ -14,7 +14,7 @@ def headline(c: dict) -> str:
     caps = [CAPABILITY_LABELS.get(k, k) for k, v in sorted(c["capabilities"].items(), key=lambda kv: -kv[1])
             if v >= 0.1 and k != "general_chat"][:3] or ["general chat"]
     if c["proxy_share"] >= 0.5:
-        via = (f"VPN, Tor, cloud and hosting exits ({c['proxy_share']:.0%} of requests; "
+        via = (f"VPN, Tor, cloud or hosting exits ({c['proxy_share']:.0%} of requests; "
                f"{c.get('n_client_ips', 0):,} addresses in {c.get('n_asns', 0):,} networks)")
     elif c.get("n_asns"):
         top = c["top_asns"][0]

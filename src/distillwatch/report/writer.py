@@ -34,7 +34,10 @@ def write_outputs(result, engine, ingest_results) -> None:
     explain = acc[["account_id", "risk", "tier", "campaign_id", "content", "infrastructure", "behaviour",
                    "identity", "evidence"]]
     with open(out / "explanations.jsonl", "wb") as fh:
-        for rec in explain[explain["tier"] != "clear"].to_dict("records"):
+        # flagged accounts, and lone accounts held clear at a risk that reached review: their evidence
+        # says why they were not flagged (a one-off burst, too few requests)
+        shown = (explain["tier"] != "clear") | acc["held_clear"].to_numpy(dtype=bool)
+        for rec in explain[shown].to_dict("records"):
             fh.write(orjson.dumps(rec) + b"\n")
     (out / "campaigns.json").write_bytes(orjson.dumps({"campaigns": result.campaigns}, option=orjson.OPT_INDENT_2))
     with open(out / "quarantine.jsonl", "wb") as fh:

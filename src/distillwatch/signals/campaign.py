@@ -117,7 +117,7 @@ class SharedIdentitySignal(CampaignSignal):
         n_cards = e.loc[e["kind"] == "payment", "artifact"].nunique()
         return self.hit(v, ramp(v, 0.2, 0.6),
                         f"{v:.0%} of accounts share a payment fingerprint or signup IP with another member "
-                        f"({n_cards} shared payment fingerprints)", top=_top_artifacts(e))
+                        f"({n_cards} shared payment fingerprint{'' if n_cards == 1 else 's'})", top=_top_artifacts(e))
 
 
 @register
