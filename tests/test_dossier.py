@@ -331,6 +331,11 @@ def test_dossier_counts_match_the_input_file(scanned):
         assert cells[0] == f"{a:,}" and cells[2] == f"{r:,}"
 
     md = render_dossier(out, "md").read_text(encoding="utf-8")
+    # the header reconciles the side files too (found by a new-user trial: it counted request rows only,
+    # while quarantine.jsonl also holds the accounts file's rows)
+    for name in ("accounts.jsonl", "releases.jsonl"):
+        n = sum(1 for line in (data / name).read_text().splitlines() if line.strip())
+        assert f"`{name}`: {n:,} rows read, 0 quarantined" in md.split("\n\n", 2)[1], name
     for cid, (a, r) in truth.items():
         assert re.search(rf"^\| {cid} \| {a:,} \| \d+% \| {r:,} \|", md, re.M), cid
         section = md.split(f"## Campaign {cid} ", 1)[1]

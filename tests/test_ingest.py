@@ -123,6 +123,11 @@ CONTRACT_LINES: list[tuple[object, str | None, str | None]] = [
     (ok("r55", max_tokens=-100), "max_tokens", "max_tokens must not be negative (a token count)"),           # 55
     (ok("r56", temperature=-3.0), "temperature", "temperature must not be negative"),                        # 56
     (ok("ok_zero", max_tokens=0, temperature=0.0, input_tokens=0, output_tokens=0), None, None),            # 57
+    # NaN / Infinity: not JSON, but DuckDB's reader accepts the literals (found by a new-user trial)
+    (dump(ok("r58")).replace('"model"', '"temperature": NaN, "model"'), "temperature",
+     "temperature must be a finite number (NaN and Infinity are not JSON numbers)"),                       # 58
+    (dump(ok("r59")).replace('"model"', '"temperature": Infinity, "model"'), "temperature",
+     "temperature must be a finite number (NaN and Infinity are not JSON numbers)"),                       # 59
 ]
 
 

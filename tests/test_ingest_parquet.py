@@ -131,3 +131,16 @@ def test_native_path_quarantines_a_negative_token_count(tmp_path):
     assert [(q["line"], q["field"], q["reason"]) for q in res.quarantine] == [
         (2, "max_tokens", "max_tokens must not be negative (a token count)")]
     assert sorted(df["request_id"]) == ["r1", "r3"]
+
+
+def test_native_path_quarantines_a_nan_or_infinite_temperature(tmp_path):
+    schema = SCHEMA.append(pa.field("temperature", pa.float64()))
+    rows = [dict(_row("r1"), temperature=0.7), dict(_row("r2"), temperature=float("nan")),
+            dict(_row("r3"), temperature=float("inf")), dict(_row("r4"), temperature=None)]
+    path = tmp_path / "nan.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    res, df = _read(path)
+    reason = "temperature must be a finite number (NaN and Infinity are not JSON numbers)"
+    assert [(q["line"], q["field"], q["reason"]) for q in res.quarantine] == [
+        (2, "temperature", reason), (3, "temperature", reason)]
+    assert sorted(df["request_id"]) == ["r1", "r4"]

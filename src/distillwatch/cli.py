@@ -86,7 +86,7 @@ def _run_scan(requests: Path, out: Path, accounts: Optional[Path], releases: Opt
     return res
 
 
-def _print_scan_summary(res) -> None:
+def _print_scan_summary(res, intel_note: bool = True) -> None:
     s = res.summary
     out_console.print(f"rows read {s['rows_read']:,} = scored {s['rows_scored']:,} + quarantined "
                       f"{s['rows_quarantined']:,} ({'reconciled' if s['reconciles'] else 'NOT RECONCILED'})")
@@ -100,6 +100,11 @@ def _print_scan_summary(res) -> None:
     for f in s["files"][1:]:
         out_console.print(f"  {f['file']}: {f['rows_read']:,} rows read = {f['rows_accepted']:,} accepted + "
                           f"{f['rows_quarantined']:,} quarantined")
+    dv = s.get("data_versions") or {}
+    if intel_note and dv.get("intel_source") == "none":
+        # found by a new-user trial: a scan without IP data said so only in summary.json and report.md
+        out_console.print("IP intelligence: built-in table of published ranges (no IP data directory found; "
+                          "set --intel or DISTILLWATCH_INTEL_DIR for ASN, country, VPN and Tor data)")
     out_console.print(f"accounts {s['accounts']:,}: ban {s['tiers']['ban']:,}, review {s['tiers']['review']:,}, "
                       f"clear {s['tiers']['clear']:,}; campaigns {s['campaigns']}; "
                       f"total {s['timings_s'].get('total', 0):.1f} s")
@@ -327,7 +332,7 @@ def demo(
     run_sim(data, seed=seed, scale=scale, corpora=corp)
     console.print(f"[bold]2/3 scan[/] into {results}")
     res = _run_scan(data / "requests.jsonl", results, data / "accounts.jsonl", data / "releases.jsonl", None, None)
-    _print_scan_summary(res)
+    _print_scan_summary(res, intel_note=False)  # said above
     console.print("[bold]3/3 evaluate[/]")
     m = ev(data / "truth.csv", results)
     (results / "evaluation.json").write_text(json.dumps(m, indent=2))

@@ -96,6 +96,9 @@ NON_NEGATIVE = (("max_tokens", "max_tokens must not be negative (a token count)"
                 ("output_tokens", "output_tokens must not be negative (a token count)"))
 """Numeric fields whose negative values are quarantined: token counts cannot be negative, and no
 provider's API accepts a negative sampling temperature (OpenAI and Anthropic: 0 or more)."""
+NOT_FINITE = "temperature must be a finite number (NaN and Infinity are not JSON numbers)"
+"""Reason for a NaN or infinite temperature: DuckDB's JSON reader accepts the ``NaN`` / ``Infinity``
+literals that RFC 8259 does not, and a Parquet double can hold them."""
 
 
 def _checks_sql() -> str:
@@ -143,6 +146,8 @@ def _checks_sql() -> str:
         ("user_agent", f"{_field_type('user_agent')} NOT IN ('VARCHAR', 'NULL')", "user_agent must be a string"),
         ("response", f"{_field_type('response')} NOT IN ('VARCHAR', 'NULL')", "response must be a string"),
     ]
+    checks.append(("temperature", f"{_field_type('temperature')} = 'DOUBLE' AND NOT isfinite(try_cast({_str('temperature')} AS DOUBLE))",
+                   NOT_FINITE))
     checks += [(f, f"{_field_type(f)} IN ('BIGINT', 'DOUBLE') AND try_cast({_str(f)} AS DOUBLE) < 0", reason)
                for f, reason in NON_NEGATIVE]
     for f in ("api_key_id", "org_id"):
@@ -401,6 +406,7 @@ def _native_parquet(engine: Engine, path: Path, table: str, types: dict[str, str
               OR len(list_filter(msgs, lambda m: m IS NOT NULL AND m.role IN {ROLES_SQL})) <> len(msgs))""",
          "messages must be a non-empty list of {role, content} with role in system, user, assistant, tool"),
     ]
+    checks.append(("temperature", f"NOT isfinite(try_cast({col['temperature']} AS DOUBLE))", NOT_FINITE))
     checks += [(f, f"try_cast({col[f]} AS DOUBLE) < 0", reason) for f, reason in NON_NEGATIVE]
     whens = "\n".join(f"WHEN {cond} THEN struct_pack(field := {fld!r}, reason := {reason!r})" for fld, cond, reason in checks)
     msgs = col["messages"] if "messages" in types else "NULL::STRUCT(role VARCHAR, content VARCHAR)[]"

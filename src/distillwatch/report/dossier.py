@@ -557,8 +557,11 @@ def dossier_data(results_dir: str | Path, plots: bool = True) -> dict:
     for x in rows:
         x["account_share"], x["request_share"] = _share(x["n_accounts"], tot_a), _share(x["n_requests"], tot_r)
     s = r.summary
+    # the accounts / releases files' own reconciliation (quarantine.jsonl holds their rows too)
+    side_files = [{"name": Path(str(f.get("file", ""))).name, "rows_read": int(f.get("rows_read", 0)),
+                   "rows_quarantined": int(f.get("rows_quarantined", 0))} for f in (s.get("files") or [])[1:]]
     return {"results_dir": str(r.dir.resolve()), "results_name": r.dir.resolve().name, "summary": s,
-            "tiers": s.get("tiers", {}), "campaigns": campaigns, "comparison": rows,
+            "side_files": side_files, "tiers": s.get("tiers", {}), "campaigns": campaigns, "comparison": rows,
             "comparison_sentence": compare_sentence(rows), "totals": {"n_accounts": tot_a, "n_requests": tot_r},
             "tenants": _tenants(r), "provenance": r.provenance,
             "intel": (s.get("data_versions") or {}).get("intel_description", ""),
