@@ -34,8 +34,8 @@ def _camp(**kw):
 def test_headline_residential():
     assert headline(_camp()) == (
         "120 accounts, 45,000 interactions between 2026-04-22 and 2026-06-05, targeting coding, agentic tool use, "
-        "through 40,000 IP addresses in 900 networks (ASNs) across 31 countries, mostly residential "
-        "(largest: AS7018 AT&T, 2%).")
+        "through 40,000 IP addresses in 900 networks (ASNs) across 31 countries, 90% of requests from addresses on "
+        "no VPN, Tor, cloud or hosting list (largest network: AS7018 AT&T, 2%).")
 
 
 def test_headline_proxies_and_small_shares():

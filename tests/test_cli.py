@@ -77,6 +77,8 @@ def scanned(tmp_path_factory):
 def test_scan_exits_zero(scanned):
     res, _ = scanned
     assert res.exit_code == 0, res.output + repr(res.exception)
+    # no --accounts: the scan says what that gives up (found by a new-user trial)
+    assert "no --accounts file: identity links" in " ".join(res.output.split())
 
 
 def test_scan_accounts_csv(scanned):

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -56,6 +57,8 @@ REDACT_POSITIVES = [
     ("my password is Secret123!", "my password is [API_KEY]"),
     ("the wifi passcode is hunter2.", "the wifi passcode is [API_KEY]."),
     ("my password was p@ssw0rd, ok", "my password was [API_KEY], ok"),
+    ("username 'john' and password 'john0'", "username 'john' and password '[API_KEY]'"),  # a real BFCL prompt's shape
+    ("pwd=Tr0ub4dor&3 then", "pwd=[API_KEY] then"),
     ("from 192.168.0.1 and 10.0.0.255:8080", "from [IP] and [IP]:8080"),
     ("v6 2001:db8::1 and fe80::1%eth0", "v6 [IP] and [IP]"),
     ("mapped ::ffff:203.0.113.7 ok", "mapped [IP] ok"),
@@ -395,3 +398,33 @@ def test_report_sentences_for_one_campaign_lone_creation_and_an_unscored_zone(tm
         assert "member accounts were created within" not in text
         assert "No two member accounts with a known creation time were created within 72 hours of each other" in text
         assert "a zone the members' own countries explain scores 0" in text
+
+
+def test_evidence_files_store_example_prompts_redacted(tmp_path):
+    """Found by a new-user trial: campaign_examples.parquet kept the prompts verbatim (e-mail, phone,
+    password, API key) although a results folder is what goes to a partner or an auditor. Every
+    campaign member's user message gets the same PII appended; the stored examples must hold none of it."""
+    if not (SHARED / "prompts").is_dir() or not (SHARED / "ip").is_dir():
+        pytest.skip("needs ../shared/data (prompts and ip)")
+    from distillwatch.pipeline import scan
+    from distillwatch.simulate import simulate
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    simulate(data, seed=3, scale=0.05)
+    attack = {r["account_id"] for r in csv.DictReader(open(data / "truth.csv")) if r["label"] == "attack"}
+    pii = " Reach me at jane.doe@example.com or +1 415-555-0132; my password is Secret123! key sk-proj-AbCdEf1234567890XYZabcdef"
+    lines = []
+    for line in (data / "requests.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        if r["account_id"] in attack and r.get("messages"):
+            last_user = max(i for i, m in enumerate(r["messages"]) if m["role"] == "user")
+            if isinstance(r["messages"][last_user]["content"], str):
+                r["messages"][last_user]["content"] += pii
+        lines.append(json.dumps(r))
+    (data / "requests.jsonl").write_text("\n".join(lines) + "\n")
+    scan(data / "requests.jsonl", out=out, accounts=data / "accounts.jsonl", releases=data / "releases.jsonl")
+    ex = pd.read_parquet(out / "campaign_examples.parquet")
+    assert len(ex) and ex["user_text"].str.contains("[EMAIL]", regex=False).any()
+    stored = " ".join(ex["user_text"]) + " ".join(pd.read_parquet(out / "campaign_artifacts.parquet")["detail"].dropna())
+    for secret in ("jane.doe@example.com", "415-555-0132", "Secret123!", "sk-proj-AbCdEf"):
+        assert secret not in stored, secret

@@ -151,6 +151,12 @@ def test_a_releases_file_without_accounts_is_named_as_releases(tmp_path):
     text = " ".join(r.output.split())
     assert "rel.jsonl: no valid release rows" in text and "account" not in text
     assert "missing required field released_at" in text
+    assert "JSON Lines expected" not in text  # the file is JSON Lines; a field is missing
+    # a requests file that is not JSON Lines at all gets the format hint
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("account_id,timestamp\nacct_a,2026-04-22\n")
+    r = runner.invoke(app, ["scan", str(bad), "--out", str(tmp_path / "o2")])
+    assert r.exit_code == 2 and "JSON Lines expected" in " ".join(r.output.split())
 
 
 # -- output directory ------------------------------------------------------------------------------
@@ -216,6 +222,16 @@ def test_evaluate_bad_paths_give_clear_errors(tmp_path):
         r = runner.invoke(app, ["evaluate", *args])
         assert r.exit_code == 2, (args, r.output)
         assert msg in " ".join(r.output.split()), (args, r.output)
+    # a truth file that covers only some scored accounts: figures for those, with a warning
+    req2 = write_jsonl(tmp_path / "r2.jsonl", [row(i) for i in range(3)] + [row(i + 3, account="acct_b") for i in range(3)])
+    out2 = tmp_path / "o2"
+    assert runner.invoke(app, ["scan", str(req2), "--out", str(out2)]).exit_code == 0
+    r = runner.invoke(app, ["evaluate", "--truth", str(truth), "--results", str(out2)])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "warning: 1 scored accounts are not in the truth file; the figures below cover only the 1 that are" in text
+    r = runner.invoke(app, ["evaluate", "--truth", str(truth), "--results", str(out)])
+    assert r.exit_code == 0 and "warning" not in r.output
 
 
 @pytest.mark.parametrize("text, ok", [("8GB", "8GB"), ("512MiB", "512MiB"), ("1.5 gb", "1.5GB"),

@@ -157,6 +157,10 @@ def scan(
                     engine=engine, spark_master=spark_master, spark_staging=spark_staging,
                     distribution_tests=distribution_tests, work_dir=work_dir)
     _print_scan_summary(res)
+    if accounts is None:
+        # found by a new-user trial: nothing said what a scan without an accounts file gives up
+        out_console.print("no --accounts file: identity links (shared cards, signup addresses), creation waves and "
+                          "the verified-organisation protection (review, never ban) were not used")
 
 
 @app.command()

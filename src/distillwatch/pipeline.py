@@ -132,7 +132,11 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
                 if r.rows_accepted == 0:
                     first = r.quarantine[0] if r.quarantine else None
                     why = (f"first problem: line {first['line']}: {first['reason']}" if first else "the file has no rows")
-                    hint = " (JSON Lines expected: one JSON object per line)" if what != "account" else ""
+                    # the format hint only when the first problem is the format itself (a new-user trial saw it
+                    # under a valid releases file that lacked released_at)
+                    hint = (" (JSON Lines expected: one JSON object per line)"
+                            if what != "account" and first and first["reason"] in ("invalid JSON", "not a JSON object")
+                            else "")
                     raise InputError(f"{r.file}: no valid {what} rows ({r.rows_read} read, {len(r.quarantine)} "
                                      f"quarantined; {why}){hint}")
         except InputError as exc:
@@ -398,7 +402,7 @@ def _score_accounts(feats: pd.DataFrame, own_hits: dict, groups: list[Group], sp
                                 f"account (at least {sp.lone_min_requests}) and it links to no other account")
             else:
                 evidence.append(f"not flagged on its own: one burst ({float(burst):.0%} of its requests on two "
-                                f"consecutive UTC days) and no link to other accounts (an eval run or batch job "
+                                f"consecutive UTC days) and linking tied it to no campaign (an eval run or batch job "
                                 f"looks the same)")
         rows.append({"account_id": a, "risk": round(risk, 6), "tier": tier,
                      "campaign_id": g.campaign_id if g else "", "requests": int(rec.n_requests),

@@ -129,6 +129,9 @@ def format_report(ev: dict) -> str:
     lines = [f"accounts scored: {ev['n_scored']} ({ev['n_attack']} attack, {ev['n_benign']} benign; "
              f"{ev['missing_in_results']} truth accounts absent from results (accounts with no scored request in the log, "
              f"so there is nothing to score), {ev['missing_in_truth']} result accounts absent from truth)",
+             *([f"warning: {ev['missing_in_truth']:,} scored accounts are not in the truth file; the figures below "
+                f"cover only the {ev['n_scored']:,} that are (is the truth file for this log?)"]
+               if ev["missing_in_truth"] else []),
              f"ban+review: precision {f(ev['ban_review']['precision'])}  recall {f(ev['ban_review']['recall'])}  "
              f"(tp {ev['ban_review']['tp']}, fp {ev['ban_review']['fp']}, fn {ev['ban_review']['fn']})",
              f"ban:        precision {f(ev['ban']['precision'])}  recall {f(ev['ban']['recall'])}  "

@@ -18,8 +18,9 @@ request table):
 * ``account_meta.parquet``: one row per account seen: ``account_id, org_id, created_at,
   verification, first_seen, last_seen, n_requests, tier, risk, campaign_id``.
 * ``campaign_examples.parquet``: ``campaign_id, template_id, request_id, user_text`` — up to three
-  example requests per campaign; the text stays inside the results directory (it is the
-  provider's own log) and reports pass it through the PII redactor before showing it.
+  example requests per campaign, the text passed through the PII redactor
+  (:func:`distillwatch.report.redact.redact`) before it is written, like the template skeletons in
+  ``campaign_artifacts.parquet``: a results folder is what goes to a partner or an auditor.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from distillwatch.engine.base import Engine
+from distillwatch.report.redact import redact
 
 EVIDENCE_FILES = ("campaign_members.parquet", "campaign_daily.parquet", "campaign_artifacts.parquet",
                   "campaign_edges.parquet", "account_meta.parquet", "campaign_examples.parquet")
@@ -115,7 +117,15 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
     }
     written = []
     for name, sql in queries.items():
-        engine.table(sql).to_pandas().to_parquet(out / name, index=False)
+        df = engine.table(sql).to_pandas()
+        # text from the log goes through the PII redactor before it is written: results folders are
+        # handed to partners and auditors (found by a new-user trial: examples were stored verbatim)
+        if name == "campaign_examples.parquet":
+            df["user_text"] = df["user_text"].map(lambda t: redact(t) if isinstance(t, str) else t)
+        elif name == "campaign_artifacts.parquet":
+            tpl = df["kind"] == "template"
+            df.loc[tpl, "detail"] = df.loc[tpl, "detail"].map(lambda t: redact(t) if isinstance(t, str) else t)
+        df.to_parquet(out / name, index=False)
         written.append(name)
     # column by column, without a Python tuple per edge (a 25,000-account campaign holds tens of millions)
     schema = pa.schema([("campaign_id", pa.string()), ("account_id", pa.string()), ("kind", pa.string()),

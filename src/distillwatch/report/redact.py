@@ -12,9 +12,9 @@ placeholder   what
               (Google), ``hf_…``, ``glpat-…``, Stripe ``sk_live_…``/``rk_live_…``, JWTs
               (``eyJ….eyJ….…``), the value after ``Bearer``/``Basic``/``Token`` when it looks
               like a credential, the value after ``api_key=`` / ``secret:`` / ``token=`` /
-              ``password=``-like assignments, a password given in words ("my password is
-              Secret123!", "password as 'securePass123'": quoted, or holding a digit or a
-              symbol), hex runs of 32+ characters that mix letters and
+              ``password=``-like assignments (also ``pwd``, ``passcode``, ``passphrase``), a
+              password given in words ("my password is Secret123!", "password as 'x1y2'",
+              "password 'john0'": quoted, or holding a digit or a symbol), hex runs of 32+ characters that mix letters and
               digits, and base64/url-safe runs of 32+ characters that mix upper case, lower case
               and digits, look random (entropy ≥ 3.8 bits a character) and are not mostly words
 ``[IP]``      IPv4 dotted quads (each part 0-255, not inside a longer dotted run like a version
@@ -63,7 +63,7 @@ _KEY_RES = [
 _AUTH_RE = re.compile(r"\b(Bearer|bearer|BEARER|Basic|Token|token)(\s+)([A-Za-z0-9._~+/=-]{8,})")
 _ASSIGN_RE = re.compile(
     r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|apikey|secret|secret[_-]?key|access[_-]?token|auth[_-]?token|token|"
-    r"password|passwd|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
+    r"password|passwd|passcode|passphrase|pwd|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[)([^\s\"',;}]{5,}[^\s\"',;}.:)\]])")
 _SAID_RE = re.compile(
     r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+(?:is|was|as|=|:|set to|will be|should be)\s+)"
@@ -71,6 +71,8 @@ _SAID_RE = re.compile(
 """A password given in words: "my password is Secret123!", "password as 'securePass123'". The value
 is redacted when it is quoted, or when it holds a digit or a symbol (so "the password is required"
 stays)."""
+_QUOTED_RE = re.compile(r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+)()([\"'`])(?!\[)([^\"'`\s]{4,})\4")
+"""A quoted password right after the word, with no linking word: "username 'john' and password 'john0'"."""
 
 
 def _said(m: re.Match) -> str:
@@ -181,6 +183,7 @@ def redact(text: str | None) -> str:
     s = _AUTH_RE.sub(_auth, s)
     s = _ASSIGN_RE.sub(lambda m: m.group(1) + API_KEY, s)
     s = _SAID_RE.sub(_said, s)
+    s = _QUOTED_RE.sub(lambda m: m.group(1) + m.group(2) + m.group(4) + API_KEY + m.group(4), s)
     s = _IPV6_CAND_RE.sub(_ipv6, s)
     s = _IPV4_RE.sub(IP, s)
     s = _HEX_RE.sub(API_KEY, s)

@@ -19,7 +19,8 @@ def headline(c: dict) -> str:
     elif c.get("n_asns"):
         top = c["top_asns"][0]
         via = (f"{c['n_client_ips']:,} IP addresses in {c['n_asns']:,} networks (ASNs) across "
-               f"{c['n_ip_countries']:,} countries, mostly residential (largest: AS{top['asn']} "
+               f"{c['n_ip_countries']:,} countries, {1 - c['proxy_share']:.0%} of requests from addresses on no "
+               f"VPN, Tor, cloud or hosting list (largest network: AS{top['asn']} "
                f"{top['org'] or ''}, {top['share']:.0%})")
     else:
         via = "networks without IP intelligence"

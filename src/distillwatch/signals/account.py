@@ -79,12 +79,12 @@ class CotHarvestSignal(AccountSignal):
         return v, ramp_series(v, self.lo, self.hi) * self._enough(df)
 
     def explain(self, row, value):
-        return (f"{value:.0%} of {row.n_requests} requests ask the model to spell out its reasoning "
+        return (f"{value:.0%} of {int(row.n_requests):,} requests ask the model to spell out its reasoning "
                 f"(scored from {self.lo:.0%} to {self.hi:.0%})")
 
     def explain_own(self, row: pd.Series, value: float) -> str:
         """Evidence sentence for :meth:`compute_own`: the own share and the crowd share left out."""
-        return (f"{value:.0%} of {row.n_requests} requests ask the model to spell out its reasoning in the "
+        return (f"{value:.0%} of {int(row.n_requests):,} requests ask the model to spell out its reasoning in the "
                 f"user's own words; {row.crowd_cot_share:.0%} more elicit it only through a system prompt that "
                 f"{int(row.crowd_prompt_accounts)} accounts send, not counted for an account linked to no "
                 f"campaign (scored from {self.lo:.0%} to {self.hi:.0%})")
