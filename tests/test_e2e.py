@@ -115,7 +115,7 @@ def test_a_coding_agent_company_is_not_flagged(tmp_path, seed):
     assert held <= set(explained)
     assert all(any(x.startswith("not flagged on its own") for x in explained[a]["evidence"]) for a in held)
     if seed == 404:
-        assert held == {a for a, c in truth.items() if c == "benign:eval_harness"} & held and len(held) == 1
+        assert [truth[a] for a in held] == ["benign:eval_harness"]
 
 
 @needs_shared

@@ -42,8 +42,9 @@ class ScanResult:
 
     Attributes:
         accounts: one row per account seen: ``account_id, risk, tier, campaign_id, requests, reasons``
-            plus family scores (``content``, ``infrastructure``, ``behaviour``, ``identity``) and
-            ``evidence`` (list of sentences).
+            plus family scores (``content``, ``infrastructure``, ``behaviour``, ``identity``),
+            ``evidence`` (list of sentences) and ``held_clear`` (a lone account left ``clear`` although
+            its risk reached review: a one-off burst or too few requests; its evidence says which).
         campaigns: list of campaign dicts (the ``campaigns.json`` contract).
         summary: counts, timings (seconds), data versions.
         out_dir: where outputs were written, if anywhere.

@@ -206,9 +206,11 @@ def read_requests(engine: Engine, path: str | os.PathLike, table: str = "request
 
     The output columns are: ``line_no, request_id, ts (TIMESTAMPTZ, UTC), account_id, api_key_id,
     org_id, client_ip, user_agent, model, n_messages, n_user_turns, n_assistant_turns, n_tool_turns,
-    is_continuation (the last message is an assistant, tool or function message: the request continues
-    an agent or tool loop and re-sends an earlier user message rather than asking anew), system_text, user_text (last user message, or the prompt), tool_names (sorted list), max_tokens,
-    temperature, stream, response_chars, input_tokens, output_tokens (tokens), status``.
+    is_continuation, system_text, user_text (last user message, or the prompt), tool_names (sorted
+    list), max_tokens, temperature, stream, response_chars, input_tokens, output_tokens (tokens),
+    status``. ``is_continuation`` is true when the last message is an assistant, tool or function
+    message: the request continues an agent or tool loop and re-sends an earlier user message rather
+    than asking anew.
 
     Quarantine reasons (first violation wins): empty line, invalid UTF-8 bytes, invalid JSON, not a
     JSON object, missing/ill-typed required field, unparseable or out-of-range timestamp, bad

@@ -71,7 +71,7 @@ _SAID_RE = re.compile(
 """A password given in words: "my password is Secret123!", "password as 'securePass123'". The value
 is redacted when it is quoted, or when it holds a digit or a symbol (so "the password is required"
 stays)."""
-_QUOTED_RE = re.compile(r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+)()([\"'`])(?!\[)([^\"'`\s]{4,})\4")
+_QUOTED_RE = re.compile(r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+)([\"'`])(?!\[)([^\"'`\s]{4,})\3")
 """A quoted password right after the word, with no linking word: "username 'john' and password 'john0'"."""
 
 
@@ -183,7 +183,7 @@ def redact(text: str | None) -> str:
     s = _AUTH_RE.sub(_auth, s)
     s = _ASSIGN_RE.sub(lambda m: m.group(1) + API_KEY, s)
     s = _SAID_RE.sub(_said, s)
-    s = _QUOTED_RE.sub(lambda m: m.group(1) + m.group(2) + m.group(4) + API_KEY + m.group(4), s)
+    s = _QUOTED_RE.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + API_KEY + m.group(3), s)
     s = _IPV6_CAND_RE.sub(_ipv6, s)
     s = _IPV4_RE.sub(IP, s)
     s = _HEX_RE.sub(API_KEY, s)
