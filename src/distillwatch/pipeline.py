@@ -22,7 +22,7 @@ from distillwatch.engine import get_engine
 from distillwatch.errors import InputError
 from distillwatch.features.account_features import build_account_features
 from distillwatch.features.request_features import add_ip_intel, build_request_features
-from distillwatch.ingest.requests import IngestResult, read_requests
+from distillwatch.ingest.requests import INVALID_JSON, NOT_A_JSON_OBJECT, IngestResult, read_requests
 from distillwatch.ingest.tables import read_accounts, read_releases
 from distillwatch.linkage.campaigns import Group, candidate_groups
 from distillwatch.linkage.graph import LinkParams, build_artifacts, communities
@@ -118,17 +118,15 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
             return _Timer(timings, name, peaks)
 
         ing: list[IngestResult] = []
-        kinds: list[str] = []  # what each ingest result holds (a releases file without accounts is second)
+        # what each ingest result holds, in order (a releases file without accounts is second)
+        kinds = ["request"] + ["account"] * bool(accounts) + ["release"] * bool(releases)
         try:
             with stage("ingest"):
                 ing.append(eng.ingest(read_requests, requests, "requests"))
-                kinds.append("request")
                 if accounts:
                     ing.append(eng.ingest(read_accounts, accounts, "accounts"))
-                    kinds.append("account")
                 if releases:
                     ing.append(eng.ingest(read_releases, releases, "releases"))
-                    kinds.append("release")
             for r, what in zip(ing, kinds):
                 if r.rows_accepted == 0:
                     first = r.quarantine[0] if r.quarantine else None
@@ -136,7 +134,7 @@ def scan(requests: str | Path, out: str | Path | None = None, accounts: str | Pa
                     # the format hint only when the first problem is the format itself (a new-user trial saw it
                     # under a valid releases file that lacked released_at)
                     hint = (" (JSON Lines expected: one JSON object per line)"
-                            if what != "account" and first and first["reason"] in ("invalid JSON", "not a JSON object")
+                            if what != "account" and first and first["reason"] in (INVALID_JSON, NOT_A_JSON_OBJECT)
                             else "")
                     raise InputError(f"{r.file}: no valid {what} rows ({r.rows_read} read, {len(r.quarantine)} "
                                      f"quarantined; {why}){hint}")

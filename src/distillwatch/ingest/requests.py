@@ -90,6 +90,13 @@ def _parse_sql(src: str) -> str:
               FROM (SELECT line_no, line, coalesce(json_valid(line), false) AS ok FROM {src}))"""
 
 
+INVALID_JSON = "invalid JSON"
+NOT_A_JSON_OBJECT = "not a JSON object"
+"""Quarantine reasons for a line that is not JSON Lines at all (requests, accounts and releases files)."""
+IS_CONTINUATION_SQL = "coalesce(msgs[-1].role IN ('assistant', 'tool', 'function'), false)"
+"""``is_continuation`` over a ``msgs`` list column (both readers): the last message is an assistant,
+tool or function message, so the request continues an agent or tool loop."""
+
 NON_NEGATIVE = (("max_tokens", "max_tokens must not be negative (a token count)"),
                 ("temperature", "temperature must not be negative"),
                 ("input_tokens", "input_tokens must not be negative (a token count)"),
@@ -108,8 +115,8 @@ def _checks_sql() -> str:
     scalar_t = "('VARCHAR', 'UBIGINT', 'BIGINT')"
     checks = [
         ("", "line IS NULL OR trim(line) = ''", "empty line"),
-        ("", "NOT ok", "invalid JSON"),
-        ("", "j IS NULL", "not a JSON object"),
+        ("", "NOT ok", INVALID_JSON),
+        ("", "j IS NULL", NOT_A_JSON_OBJECT),
     ]
     for f in ("request_id", "account_id", "model"):
         checks.append((f, f"{_field_type(f)} IS NULL OR {_field_type(f)} = 'NULL' OR trim({_str(f)}) = ''",
@@ -181,7 +188,7 @@ def _canonical_sql(src: str) -> str:
       coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {_field_type('prompt')} = 'VARCHAR' THEN 1 ELSE 0 END) AS n_user_turns,
       coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
       coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
-      coalesce(msgs[-1].role IN ('assistant', 'tool', 'function'), false) AS is_continuation,
+      {IS_CONTINUATION_SQL} AS is_continuation,
       coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
                lambda m: {_CONTENT}), '\n'), '') AS system_text,
       coalesce(
@@ -431,7 +438,7 @@ def _native_parquet(engine: Engine, path: Path, table: str, types: dict[str, str
           coalesce(len(list_filter(msgs, lambda m: m.role = 'user')), CASE WHEN {col['prompt']} IS NOT NULL THEN 1 ELSE 0 END) AS n_user_turns,
           coalesce(len(list_filter(msgs, lambda m: m.role = 'assistant')), 0) AS n_assistant_turns,
           coalesce(len(list_filter(msgs, lambda m: m.role IN ('tool', 'function'))), 0) AS n_tool_turns,
-          coalesce(msgs[-1].role IN ('assistant', 'tool', 'function'), false) AS is_continuation,
+          {IS_CONTINUATION_SQL} AS is_continuation,
           coalesce(array_to_string(list_transform(list_filter(msgs, lambda m: m.role IN ('system', 'developer')),
                    lambda m: m.content), '\n'), '') AS system_text,
           coalesce((list_transform(list_filter(msgs, lambda m: m.role = 'user'), lambda m: m.content))[-1],

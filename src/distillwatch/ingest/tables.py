@@ -16,7 +16,8 @@ import pyarrow as pa
 from distillwatch.engine.base import Engine
 from distillwatch.errors import InputError
 from distillwatch.ingest.lines import check_file, load_lines
-from distillwatch.ingest.requests import IngestResult, epoch_ms_sql, in_range_sql, valid_ip
+from distillwatch.ingest.requests import (INVALID_JSON, NOT_A_JSON_OBJECT, IngestResult, epoch_ms_sql, in_range_sql,
+                                         valid_ip)
 from distillwatch.schema import ACCOUNT_FIELDS, VERIFICATION_LEVELS
 
 
@@ -79,8 +80,8 @@ def _has_surrogates(s: str) -> bool:
 
 def _basic_checks(required: tuple[str, ...]) -> list[tuple[str | None, str, str]]:
     checks = [(None, "line IS NULL OR trim(line) = ''", "empty line"),
-              (None, "NOT json_valid(line)", "invalid JSON"),
-              (None, "json_type(line) <> 'OBJECT'", "not a JSON object")]
+              (None, "NOT json_valid(line)", INVALID_JSON),
+              (None, "json_type(line) <> 'OBJECT'", NOT_A_JSON_OBJECT)]
     for f in required:
         checks.append((f, f"coalesce(trim(json_extract_string(line, '$.{f}')), '') = ''", f"missing required field {f}"))
     return checks

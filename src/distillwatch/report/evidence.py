@@ -121,10 +121,10 @@ def write_evidence(result, engine: Engine, out: Path) -> list[str]:
         # text from the log goes through the PII redactor before it is written: results folders are
         # handed to partners and auditors (found by a new-user trial: examples were stored verbatim)
         if name == "campaign_examples.parquet":
-            df["user_text"] = df["user_text"].map(lambda t: redact(t) if isinstance(t, str) else t)
+            df["user_text"] = df["user_text"].map(redact, na_action="ignore")
         elif name == "campaign_artifacts.parquet":
             tpl = df["kind"] == "template"
-            df.loc[tpl, "detail"] = df.loc[tpl, "detail"].map(lambda t: redact(t) if isinstance(t, str) else t)
+            df.loc[tpl, "detail"] = df.loc[tpl, "detail"].map(redact, na_action="ignore")
         df.to_parquet(out / name, index=False)
         written.append(name)
     # column by column, without a Python tuple per edge (a 25,000-account campaign holds tens of millions)

@@ -61,21 +61,25 @@ _KEY_RES = [
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWT
 ]
 _AUTH_RE = re.compile(r"\b(Bearer|bearer|BEARER|Basic|Token|token)(\s+)([A-Za-z0-9._~+/=-]{8,})")
+_PASS = r"pass(?:word|wd|code|phrase)"
+"""password, passwd, passcode, passphrase: the words (with ``pwd``) that name a password, in
+:data:`_ASSIGN_RE`, :data:`_SAID_RE` and :data:`_QUOTED_RE`."""
 _ASSIGN_RE = re.compile(
     r"(?i)\b((?:[a-z0-9]+[_-])*(?:api[_-]?key|apikey|secret|secret[_-]?key|access[_-]?token|auth[_-]?token|token|"
-    r"password|passwd|passcode|passphrase|pwd|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
+    rf"{_PASS}|pwd|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"
     r"(?!\[)([^\s\"',;}]{5,}[^\s\"',;}.:)\]])")
 _SAID_RE = re.compile(
-    r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+(?:is|was|as|=|:|set to|will be|should be)\s+)"
+    rf"(?i)\b({_PASS}s?|pwd)(\s+(?:is|was|as|=|:|set to|will be|should be)\s+)"
     r"(?:([\"'`])(?!\[)([^\"'`\s]{4,})\3|(?!\[)(?=[^\s\"'`,;]*[\d!@#$%^&*_+=~?])([^\s\"'`,;]{4,}?)(?=[.,;:)]?(?:\s|$)))")
 """A password given in words: "my password is Secret123!", "password as 'securePass123'". The value
 is redacted when it is quoted, or when it holds a digit or a symbol (so "the password is required"
 stays)."""
-_QUOTED_RE = re.compile(r"(?i)\b(pass(?:word|wd|code|phrase)s?|pwd)(\s+)([\"'`])(?!\[)([^\"'`\s]{4,})\3")
+_QUOTED_RE = re.compile(rf"(?i)\b({_PASS}s?|pwd)(\s+)([\"'`])(?!\[)([^\"'`\s]{{4,}})\3")
 """A quoted password right after the word, with no linking word: "username 'john' and password 'john0'"."""
 
 
 def _said(m: re.Match) -> str:
+    """Replacement for :data:`_SAID_RE` and :data:`_QUOTED_RE` (groups: word, gap, quote, value)."""
     if m.group(3):
         return m.group(1) + m.group(2) + m.group(3) + API_KEY + m.group(3)
     return m.group(1) + m.group(2) + API_KEY
@@ -183,7 +187,7 @@ def redact(text: str | None) -> str:
     s = _AUTH_RE.sub(_auth, s)
     s = _ASSIGN_RE.sub(lambda m: m.group(1) + API_KEY, s)
     s = _SAID_RE.sub(_said, s)
-    s = _QUOTED_RE.sub(lambda m: m.group(1) + m.group(2) + m.group(3) + API_KEY + m.group(3), s)
+    s = _QUOTED_RE.sub(_said, s)
     s = _IPV6_CAND_RE.sub(_ipv6, s)
     s = _IPV4_RE.sub(IP, s)
     s = _HEX_RE.sub(API_KEY, s)
